@@ -1,0 +1,336 @@
+"""ResearchAssistant: the one public object behind the CLI, the UI and users' own code.
+
+It wires the pieces together and nothing more: parsing and merging (rag.papers,
+rag.dump_parser), storage and search (vectorstore.PaperIndex), and answering (rag.chain).
+Expensive parts (the embedding model, the Chroma client) load on first use, so that
+`paperchat --help` or a stats call stays quick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
+
+from rag.chain import build_chain, stream_answer
+from rag.dump_parser import ParsedDump, parse_dump
+from rag.errors import InputError, PaperchatError
+from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
+from rag.papers import Paper, merge_papers
+from rag.settings import Settings
+from vectorstore.errors import PaperIndexError
+from vectorstore.filters import SearchFilters
+
+Progress = Callable[[str, int, int], None]
+DUMP_SUFFIXES = {".txt"}
+
+
+class Stats(BaseModel):
+    """What is indexed, where, and with which model."""
+
+    papers: int
+    chunks: int
+    dumps: list[dict[str, Any]]
+    date_range: tuple[str, str] | None
+    embedding_model: str
+    embedding_dimension: int
+    store: str
+    mode: str
+
+
+class ResearchAssistant:
+    """Index dumps, search papers and answer questions with cited sources."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+
+    # --- lazily built parts -----------------------------------------------------------------
+
+    @cached_property
+    def embedder(self):
+        from vectorstore.embeddings import load_embedder
+
+        s = self.settings
+        return _wrap(
+            load_embedder,
+            s.embedding_model,
+            base_url=s.embedding_base_url,
+            api_key=s.embedding_api_key.get_secret_value() if s.embedding_api_key else None,
+            batch_size=s.embedding_batch_size,
+        )
+
+    @cached_property
+    def paper_index(self):
+        from vectorstore.paper_index import PaperIndex
+
+        s = self.settings
+        return _wrap(
+            PaperIndex,
+            s.home,
+            embedder=self.embedder,
+            chroma_url=s.chroma_url,
+            collection=s.collection,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap_tokens=s.chunk_overlap_tokens,
+        )
+
+    @cached_property
+    def chain(self) -> Runnable:
+        """The LCEL chain: {"question", "history", "k"?, "filters"?} -> Answer."""
+        return build_chain(self._search_sources, self.settings, self.embedder)
+
+    @property
+    def mode_label(self) -> str:
+        if self.settings.llm_configured:
+            return f"LLM: {self.settings.llm_model}"
+        return "extractive — no LLM configured"
+
+    # --- indexing -----------------------------------------------------------------------------
+
+    def index(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        captured: date | None = None,
+        prune: bool = False,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        lock_timeout: float = 0,
+    ) -> IndexReport:
+        """Parse dumps, merge them with what is indexed, and sync the store.
+
+        A bad file is reported in `errors` and contributes nothing; the other files are still
+        indexed. Pruning is skipped when any file failed, because a paper missing from a dump
+        that could not be read is not evidence that the paper should go.
+        """
+        started = time.perf_counter()
+        files, issues = expand_paths(paths)
+        parsed = [self._parse(f, captured) for f in files]
+        for dump in parsed:
+            issues.extend(dump.issues)
+        good = [d for d in parsed if not any(i.level == "error" for i in d.issues)]
+        report = IndexReport(files=[str(f) for f in files], errors=issues)
+        index = self.paper_index
+        try:
+            with index.write_lock(timeout=lock_timeout):
+                if rebuild:
+                    index.rebuild(progress=progress)
+                sync = self._sync(good, prune and report.ok, progress)
+        except PaperIndexError as exc:
+            raise PaperchatError(str(exc)) from exc
+        if prune and not report.ok:
+            report.errors.append(
+                FileIssue(file="(prune)", message="--prune skipped: some files failed to parse")
+            )
+        report.papers_added = sync.added
+        report.papers_updated = sync.updated
+        report.papers_unchanged = sync.unchanged
+        report.papers_removed = sync.removed
+        report.chunks_embedded = sync.chunks_embedded
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+
+    def _parse(self, path: Path, captured: date | None) -> ParsedDump:
+        return parse_dump(
+            path, captured=captured, max_abstract_chars=self.settings.max_abstract_chars
+        )
+
+    def _sync(self, dumps: list[ParsedDump], prune: bool, progress: Progress | None):
+        from vectorstore.catalog import DumpRecord
+
+        index = self.paper_index
+        indexed = index.papers()
+        observed = [p for d in dumps for p in d.papers]
+        seen_ids = {p.paper_id for p in observed}
+        existing = [Paper.from_doc(indexed[i]) for i in seen_ids if i in indexed]
+        merged = merge_papers(existing, observed)
+        remove_ids = sorted(set(indexed) - seen_ids) if prune else []
+        records = [DumpRecord.from_file(d.file, d.captured, d.captured_inferred, len(d.papers))
+                   for d in dumps]
+        return index.sync(
+            [p.to_doc() for p in merged], remove_ids=remove_ids, dumps=records, progress=progress
+        )
+
+    # --- search and answers ---------------------------------------------------------------------
+
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        org: str | None = None,
+        min_upvotes: int | None = None,
+    ) -> list[PaperHit]:
+        """Papers relevant to `question`, one hit per paper, best first."""
+        filters = make_filters(since, until, org, min_upvotes)
+        return [hit_from_document(d) for d in self._search_documents(question, k, filters)]
+
+    def ask(self, question: str, history: list[dict] | None = None, **options: Any) -> Answer:
+        return self.chain.invoke(self._chain_input(question, history, **options))
+
+    def stream(
+        self, question: str, history: list[dict] | None = None, **options: Any
+    ) -> Iterator[str | Answer]:
+        """Yield pieces of answer text as they are produced, then the final Answer."""
+        yield from stream_answer(self.chain, self._chain_input(question, history, **options))
+
+    def similar(self, paper_id: str, k: int = 5) -> list[PaperHit]:
+        return [hit_from_document(d) for d in _wrap(self.paper_index.similar, paper_id, k)]
+
+    def papers(self) -> list[PaperHit]:
+        """Every indexed paper (no score), for browsing."""
+        return [hit_from_doc(doc) for doc in self.paper_index.papers().values()]
+
+    def stats(self) -> Stats:
+        st = _wrap(self.paper_index.stats)
+        published = sorted(
+            d.metadata["published"]
+            for d in self.paper_index.papers().values()
+            if d.metadata.get("published")
+        )
+        return Stats(
+            papers=st.papers,
+            chunks=st.chunks,
+            dumps=[_as_dict(r) for r in st.dumps],
+            date_range=(published[0], published[-1]) if published else None,
+            embedding_model=st.embedding_model,
+            embedding_dimension=st.dimension,
+            store=st.store,
+            mode=self.mode_label,
+        )
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _chain_input(
+        self,
+        question: str,
+        history: list[dict] | None,
+        *,
+        k: int | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        org: str | None = None,
+        min_upvotes: int | None = None,
+    ) -> dict[str, Any]:
+        if not question or not question.strip():
+            raise InputError("Ask a question: the text is empty.")
+        return {
+            "question": question.strip(),
+            "history": list(history or []),
+            "k": k or self.settings.top_k,
+            "filters": make_filters(since, until, org, min_upvotes),
+        }
+
+    def _search_documents(
+        self, question: str, k: int, filters: SearchFilters | None
+    ) -> list[Document]:
+        return _wrap(self.paper_index.search, question, k=k, filters=filters)
+
+    def _search_sources(
+        self, question: str, k: int, filters: SearchFilters | None
+    ) -> list[Source]:
+        docs = self._search_documents(question, k, filters)
+        return [source_from_document(n, d) for n, d in enumerate(docs, start=1)]
+
+
+# --- helpers (module level so the CLI and the UI can share them) -----------------------------
+
+
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileIssue]]:
+    """Files as given, folders as their dump files (sorted, recursive); missing ones reported."""
+    files: list[Path] = []
+    issues: list[FileIssue] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in DUMP_SUFFIXES)
+            if not found:
+                issues.append(FileIssue(file=str(path), message="folder holds no .txt dump files"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            issues.append(FileIssue(file=str(path), message="no such file or folder"))
+    return list(dict.fromkeys(files)), issues
+
+
+def make_filters(
+    since: date | None, until: date | None, org: str | None, min_upvotes: int | None
+) -> SearchFilters | None:
+    if since and until and since > until:
+        raise InputError(f"--since {since} is after --until {until}.")
+    if since is None and until is None and not org and min_upvotes is None:
+        return None
+    return SearchFilters(since=since, until=until, org=org or None, min_upvotes=min_upvotes)
+
+
+def hit_from_document(doc: Document) -> PaperHit:
+    m = doc.metadata
+    return PaperHit(
+        paper_id=m["paper_id"],
+        title=m["title"],
+        score=float(m.get("relevance", m.get("score", 0.0))),
+        published=m.get("published"),
+        snippet=doc.page_content,
+        org=m.get("org"),
+        upvotes=m.get("upvotes"),
+        authors_count=m.get("authors_count"),
+        abstract=m.get("abstract", ""),
+        evidence=list(m.get("evidence", [])),
+    )
+
+
+def hit_from_doc(doc) -> PaperHit:
+    m = doc.metadata
+    return PaperHit(
+        paper_id=doc.paper_id,
+        title=doc.title,
+        score=0.0,
+        published=m.get("published"),
+        snippet=doc.abstract[:300],
+        org=m.get("org"),
+        upvotes=m.get("upvotes"),
+        authors_count=m.get("authors_count"),
+        abstract=doc.abstract,
+    )
+
+
+def source_from_document(number: int, doc: Document) -> Source:
+    hit = hit_from_document(doc)
+    return Source(
+        number=number,
+        paper_id=hit.paper_id,
+        title=hit.title,
+        score=hit.score,
+        published=hit.published,
+        org=hit.org,
+        upvotes=hit.upvotes,
+        snippet=hit.snippet,
+        abstract=hit.abstract,
+    )
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    if hasattr(record, "model_dump"):
+        return record.model_dump()
+    from dataclasses import asdict
+
+    return asdict(record)
+
+
+def _wrap(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Turn storage errors into PaperchatError so callers handle one error family."""
+    try:
+        return fn(*args, **kwargs)
+    except PaperIndexError as exc:
+        raise PaperchatError(str(exc)) from exc

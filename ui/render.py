@@ -1,0 +1,291 @@
+"""Turn rag's result objects into HTML for the UI, with every piece of dump text made inert.
+
+Dump files are untrusted input: a title may be `<img src=x onerror=alert(1)>`, an abstract may
+hold Markdown or template syntax. Everything from a dump or an answer passes through
+`escape_text` before it is placed in HTML, Markdown or a Gradio HTML template, so it shows as
+the literal characters and never as markup. Only the tags written in this module are markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
+
+# Characters that mean something to Markdown, KaTeX or Gradio's HTML templates (`${}`,
+# handlebars `{{}}`). Numeric entities display the same characters but are plain text to
+# every one of those parsers, so escaped text renders identically in HTML and in Markdown.
+_EXTRA_ENTITIES = {
+    ch: f"&#{ord(ch)};" for ch in "`*_{}[]()#+-!|~$\\:<>=@^%"
+}
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+SNIPPET_CHARS = 400
+
+
+def escape_text(value: object) -> str:
+    """Dump or model text -> inert HTML/Markdown text (newlines kept)."""
+    text = html.escape("" if value is None else str(value), quote=True)
+    # html.escape produced only &amp; &lt; &gt; &quot; &#x27; — their '&', ';', '#' must stay.
+    out = []
+    for token in re.split(r"(&(?:amp|lt|gt|quot|#x27);)", text):
+        if token.startswith("&") and token.endswith(";"):
+            out.append(token)
+        else:
+            out.append("".join(_EXTRA_ENTITIES.get(ch, ch) for ch in token))
+    return "".join(out)
+
+
+def escape_multiline(value: object) -> str:
+    """Like escape_text, with line breaks as <br> for HTML contexts that collapse whitespace."""
+    return escape_text(value).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def source_anchor(prefix: str, number: int) -> str:
+    """The element id of source card `number` in the block identified by `prefix`."""
+    return f"pc-{prefix}-src-{number}"
+
+
+def link_citations(text: str, sources: Iterable[Source], prefix: str) -> str:
+    """Escape answer text and turn each [n] into a link to source card n (title on hover).
+
+    Markers that name no known source stay plain text, so a model's invented [9] is visible
+    as such instead of pointing nowhere.
+    """
+    by_number = {s.number: s for s in sources}
+    parts: list[str] = []
+    last = 0
+    for match in _CITATION.finditer(text):
+        parts.append(escape_multiline(text[last : match.start()]))
+        numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+        if all(n in by_number for n in numbers):
+            links = ",".join(_citation_link(by_number[n], prefix) for n in numbers)
+            parts.append(f'<sup class="pc-cite">[{links}]</sup>')
+        else:
+            parts.append(escape_text(match.group(0)))
+        last = match.end()
+    parts.append(escape_multiline(text[last:]))
+    return "".join(parts)
+
+
+def _citation_link(source: Source, prefix: str) -> str:
+    anchor = source_anchor(prefix, source.number)
+    title = escape_text(source.title)
+    return f'<a href="#{anchor}" title="{title}" class="pc-cite-link">{source.number}</a>'
+
+
+def paper_meta(published: str | None, org: str | None, upvotes: int | None) -> list[str]:
+    """Date, organisation and upvotes as escaped labels; missing ones are left out."""
+    items = []
+    if published:
+        items.append(f'<span class="pc-date">📅 {escape_text(published)}</span>')
+    if org:
+        items.append(f'<span class="pc-org">🏢 {escape_text(org)}</span>')
+    if upvotes is not None:
+        items.append(f'<span class="pc-upvotes">▲ {int(upvotes)} upvotes</span>')
+    return items
+
+
+def _clip(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def source_card(source: Source, prefix: str, cited: bool = True) -> str:
+    """One numbered source: title, date, org, upvotes, relevance, evidence, abstract on expand."""
+    meta = [
+        *paper_meta(source.published, source.org, source.upvotes),
+        f'<span class="pc-score">relevance {source.score:.2f}</span>',
+    ]
+    if not cited:
+        meta.append('<span class="pc-uncited">not cited</span>')
+    abstract = ""
+    if source.abstract:
+        abstract = (
+            '<details class="pc-abstract"><summary>Full abstract</summary>'
+            f"<p>{escape_multiline(source.abstract)}</p></details>"
+        )
+    return (
+        f'<div class="pc-card" id="{source_anchor(prefix, source.number)}">'
+        f'<div class="pc-card-head"><span class="pc-num">[{source.number}]</span> '
+        f'<span class="pc-title">{escape_text(source.title)}</span></div>'
+        f'<div class="pc-meta">{" · ".join(meta)}</div>'
+        f'<blockquote class="pc-snippet">{escape_text(_clip(source.snippet))}</blockquote>'
+        f"{abstract}</div>"
+    )
+
+
+def sources_panel(answer: Answer | None, prefix: str = "panel") -> str:
+    """All numbered sources of one answer, cited ones marked, or a hint before the first one."""
+    if answer is None:
+        return '<div class="pc-empty">Sources of the latest answer appear here.</div>'
+    if not answer.sources:
+        return '<div class="pc-empty">No papers matched this question and these filters.</div>'
+    cited = {c.number for c in answer.citations}
+    heading = "Closest papers (none relevant enough)" if answer.abstained else "Sources"
+    cards = "".join(
+        source_card(s, prefix, cited=answer.abstained or s.number in cited or not cited)
+        for s in answer.sources
+    )
+    return f'<div class="pc-sources"><div class="pc-sources-head">{heading}</div>{cards}</div>'
+
+
+def format_timings(timings: Mapping[str, float]) -> str:
+    """'retrieve 0.12 s · generate 1.40 s' (whatever phases the chain measured)."""
+    return " · ".join(f"{escape_text(name)} {seconds:.2f} s" for name, seconds in timings.items())
+
+
+def answer_footer(answer: Answer, mode_label: str) -> str:
+    """The small line under an answer: mode and timings."""
+    mode = answer.model if answer.mode == "llm" and answer.model else mode_label
+    parts = [f"mode: {escape_text(mode)}"]
+    if answer.timings:
+        parts.append(format_timings(answer.timings))
+    return f'<div class="pc-footer"><small>{" · ".join(parts)}</small></div>'
+
+
+def answer_message(answer: Answer, prefix: str, mode_label: str) -> str:
+    """The chat message for a finished answer: banner, linked text, footer, its sources."""
+    body = link_citations(answer.text, answer.sources, prefix)
+    banner = ""
+    if answer.abstained:
+        banner = (
+            '<div class="pc-abstain"><strong>Not answered:</strong> the indexed papers do not'
+            " cover this question well enough to answer it.</div>"
+        )
+    elif answer.uncited:
+        banner = (
+            '<div class="pc-warn"><strong>Unverified:</strong> this answer cites no source;'
+            " check it against the papers below.</div>"
+        )
+    sources = ""
+    if answer.sources:
+        label = "closest papers" if answer.abstained else "sources"
+        sources = (
+            f'<details class="pc-msg-sources"><summary>{len(answer.sources)} {label}</summary>'
+            f"{sources_panel(answer, prefix)}</details>"
+        )
+    return (
+        f'<div class="pc-answer">{banner}<div class="pc-text">{body}</div>'
+        f"{answer_footer(answer, mode_label)}{sources}</div>"
+    )
+
+
+def streaming_message(partial: str) -> str:
+    """The chat message while the answer is still arriving."""
+    return f'<div class="pc-answer"><div class="pc-text">{escape_multiline(partial)}▌</div></div>'
+
+
+def error_message(message: str) -> str:
+    """A user-actionable error shown in place of an answer."""
+    return f'<div class="pc-error"><strong>Error:</strong> {escape_text(message)}</div>'
+
+
+def mode_badge(mode_label: str) -> str:
+    return f'<span class="pc-mode">Answers: {escape_text(mode_label)}</span>'
+
+
+def _field(stats: Any, name: str, default: Any = None) -> Any:
+    if isinstance(stats, Mapping):
+        return stats.get(name, default)
+    return getattr(stats, name, default)
+
+
+def stats_panel(stats: Any) -> str:
+    """The index's numbers and the dumps it was built from."""
+    date_range = _field(stats, "date_range")
+    dates = f"{date_range[0]} … {date_range[1]}" if date_range else "–"
+    dumps = _field(stats, "dumps", []) or []
+    rows = [
+        ("Papers", _field(stats, "papers", 0)),
+        ("Chunks", _field(stats, "chunks", 0)),
+        ("Dumps", len(dumps)),
+        ("Published", dates),
+        (
+            "Embedding model",
+            f"{_field(stats, 'embedding_model', '')} ({_field(stats, 'embedding_dimension', '?')} dims)",
+        ),
+        ("Store", _field(stats, "store", "")),
+        ("Answers", _field(stats, "mode", "")),
+    ]
+    table = "".join(
+        f'<tr><th>{escape_text(k)}</th><td class="pc-stat-{escape_text(k).lower().replace(" ", "-")}">'
+        f"{escape_text(v)}</td></tr>"
+        for k, v in rows
+    )
+    dump_items = "".join(
+        f"<li>{escape_text(d.get('name') or d.get('file') or '?')}"
+        f"{' — captured ' + escape_text(d.get('captured')) if d.get('captured') else ''}"
+        f"{' — ' + escape_text(d.get('papers')) + ' papers' if d.get('papers') is not None else ''}"
+        "</li>"
+        for d in dumps
+        if isinstance(d, Mapping)
+    )
+    dump_list = f'<ul class="pc-dumps">{dump_items}</ul>' if dump_items else ""
+    return f'<div class="pc-stats"><table>{table}</table>{dump_list}</div>'
+
+
+def issues_by_file(issues: Iterable[FileIssue]) -> dict[str, list[FileIssue]]:
+    grouped: dict[str, list[FileIssue]] = {}
+    for issue in issues:
+        grouped.setdefault(issue.file, []).append(issue)
+    return grouped
+
+
+def index_report_panel(report: IndexReport, names: Mapping[str, str] | None = None) -> str:
+    """The CLI's summary, then each file's problems under its (uploaded) name."""
+    names = names or {}
+    status = "pc-ok" if report.ok else "pc-failed"
+    head = "Indexed" if report.ok else "Indexed with errors"
+    blocks = []
+    for file, issues in issues_by_file(report.errors).items():
+        shown = names.get(file, file)
+        items = "".join(
+            f'<li class="pc-{issue.level}">{escape_text(issue.level)}'
+            f"{' line ' + str(issue.line) if issue.line else ''}: {escape_text(issue.message)}</li>"
+            for issue in issues
+        )
+        blocks.append(
+            f'<div class="pc-file-issues"><strong>{escape_text(shown)}</strong><ul>{items}</ul></div>'
+        )
+    summary = report.summary()
+    for path, shown in names.items():
+        summary = summary.replace(path, shown)
+    return (
+        f'<div class="pc-report {status}"><div class="pc-report-head">{head}</div>'
+        f"<pre>{escape_text(summary)}</pre>{''.join(blocks)}</div>"
+    )
+
+
+def progress_panel(phase: str, done: int, total: int) -> str:
+    """A progress bar for the running index job."""
+    label = f"{escape_text(phase)}: {done}/{total}" if total else f"{escape_text(phase)}…"
+    bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
+    return f'<div class="pc-progress">{bar} <span>{label}</span></div>'
+
+
+def notice(message: str, level: str = "info") -> str:
+    """A one-line message (upload refused, index busy, ...)."""
+    return f'<div class="pc-notice pc-{escape_text(level)}">{escape_text(message)}</div>'
+
+
+def paper_detail(hit: PaperHit, similar: list[PaperHit]) -> str:
+    """A selected paper with its abstract and the papers most similar to it."""
+    meta = " · ".join(paper_meta(hit.published, hit.org, hit.upvotes))
+    rows = "".join(
+        f'<li><span class="pc-title">{escape_text(s.title)}</span>'
+        f' <small>({" · ".join([*paper_meta(s.published, s.org, s.upvotes), f"similarity {s.score:.2f}"])})</small></li>'
+        for s in similar
+    )
+    similar_html = (
+        f'<div class="pc-similar"><strong>Similar papers</strong><ol>{rows}</ol></div>'
+        if rows
+        else '<div class="pc-empty">No similar papers found.</div>'
+    )
+    return (
+        f'<div class="pc-paper"><div class="pc-title pc-big">{escape_text(hit.title)}</div>'
+        f'<div class="pc-meta">{meta}</div><p>{escape_multiline(hit.abstract)}</p>'
+        f"{similar_html}</div>"
+    )
