@@ -1,0 +1,111 @@
+"""Embedders: the bundled default, and an OpenAI-compatible /v1/embeddings server over real HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from vectorstore.documents import PaperDoc
+from vectorstore.embeddings import Embedder, load_embedder
+from vectorstore.errors import EmbeddingUnavailable
+from vectorstore.paper_index import PaperIndex
+
+DIM = 16
+
+
+def fake_vector(text: str) -> list[float]:
+    """Deterministic, deliberately un-normalised vector derived from the text."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [float(b) + 1.0 for b in digest[:DIM]]
+
+
+class EmbeddingsHandler(BaseHTTPRequestHandler):
+    requests: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        EmbeddingsHandler.requests.append(body)
+        if self.path != "/v1/embeddings" or body.get("model") != "tiny-embed":
+            self.send_response(404)
+            self.end_headers()
+            return
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        payload = {
+            "object": "list",
+            "model": body["model"],
+            "data": [
+                {"object": "embedding", "index": i, "embedding": fake_vector(t)}
+                for i, t in enumerate(inputs)
+            ],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def embeddings_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EmbeddingsHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    EmbeddingsHandler.requests.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_default_embedder_is_the_bundled_minilm(embedder: Embedder) -> None:
+    assert embedder.model_name == "all-MiniLM-L6-v2"
+    assert (embedder.dimension, embedder.max_tokens) == (384, 256)
+    assert embedder.count_tokens("") == 2  # [CLS] and [SEP]
+    vectors = embedder.embed_documents(["sparse attention", "diffusion models for video"])
+    assert len(vectors) == 2 and all(len(v) == 384 for v in vectors)
+    assert all(abs(math.hypot(*v) - 1.0) < 1e-4 for v in vectors)  # normalised for cosine
+
+
+def test_openai_compatible_endpoint_embeds_and_indexes(
+    tmp_path: Path, embeddings_server: str
+) -> None:
+    remote = load_embedder("tiny-embed", base_url=embeddings_server, batch_size=2)
+    assert remote.dimension == DIM
+    vector = remote.embed_query("hello")
+    assert abs(math.hypot(*vector) - 1.0) < 1e-6
+    assert remote.count_tokens("a tokenisation example.") >= 4
+
+    docs = [
+        PaperDoc(f"pr{i}", f"Remote paper {i}", f"Abstract number {i}. " * 20) for i in range(3)
+    ]
+    index = PaperIndex(tmp_path, embedder=remote)
+    report = index.sync(docs)
+    assert report.chunks_embedded == index.collection.count() >= 3
+    assert index.collection.metadata["embedding_model"] == "tiny-embed"
+    assert all(len(r["input"]) <= 2 for r in EmbeddingsHandler.requests)  # batched
+
+
+def test_unreachable_or_refusing_endpoint_is_a_clear_error(embeddings_server: str) -> None:
+    wrong_model = load_embedder("no-such-model", base_url=embeddings_server)
+    with pytest.raises(EmbeddingUnavailable, match="refused model 'no-such-model'"):
+        wrong_model.embed_query("x")
+    down = load_embedder("tiny-embed", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(EmbeddingUnavailable, match="Cannot reach the embedding server"):
+        down.embed_query("x")
+
+
+def test_unknown_local_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingUnavailable, match="Could not load embedding model"):
+        load_embedder(str(tmp_path / "missing-model-dir" / "nothing"))

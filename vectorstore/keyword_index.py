@@ -1,0 +1,152 @@
+"""BM25 keyword index (bm25s) over the same chunk ids and documents as the Chroma collection.
+
+Layout under `<home>/bm25/`: one directory per generation (`gen-*`, the bm25s files plus
+`ids.json`, the chunk id of every BM25 row) and a small `CURRENT` file naming the live generation
+and the catalog signature it was built from. A rebuild writes a new generation completely, then
+swaps `CURRENT` with an atomic rename, so readers and crashed writers only ever see a whole index.
+The signature lets the indexer notice an index left behind by a crash and rebuild it.
+
+Text is lower-cased, English stop words dropped and words Snowball-stemmed, so "models" finds
+"model"; queries go through the same tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+CURRENT = "CURRENT"
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """The one tokenizer used for both documents and queries."""
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
+
+
+class KeywordIndex:
+    """Reads and (re)writes the BM25 index; reloads by itself when another process swapped it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._loaded_generation: str | None = None
+        self._model: bm25s.BM25 | None = None
+        self._ids: list[str] = []
+        self._positions: dict[str, int] = {}
+
+    # --- state -----------------------------------------------------------------------------
+    def _current(self) -> dict[str, str | int]:
+        try:
+            return json.loads((self.root / CURRENT).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    @property
+    def signature(self) -> str | None:
+        """Signature of the catalog state the live index was built from (None: no index)."""
+        value = self._current().get("signature")
+        return str(value) if value is not None else None
+
+    @property
+    def count(self) -> int:
+        """Chunks in the live index, without loading it."""
+        return int(self._current().get("chunks", 0))
+
+    @property
+    def ids(self) -> list[str]:
+        """Chunk ids in BM25 row order."""
+        self._refresh()
+        return list(self._ids)
+
+    def __len__(self) -> int:
+        self._refresh()
+        return len(self._ids)
+
+    def _refresh(self, attempts: int = 3) -> None:
+        """Load the live generation if it changed. A writer in another process may swap and
+        delete a generation while we read it; then we simply read the newer one."""
+        generation = str(self._current().get("generation", ""))
+        if generation == self._loaded_generation:
+            return
+        try:
+            ids, model = self._load(generation)
+        except FileNotFoundError:
+            if attempts <= 1:
+                raise
+            self._refresh(attempts - 1)
+            return
+        self._ids, self._model = ids, model
+        self._positions = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        self._loaded_generation = generation
+
+    def _load(self, generation: str) -> tuple[list[str], bm25s.BM25 | None]:
+        if not generation:
+            return [], None
+        gen_dir = self.root / generation
+        ids = json.loads((gen_dir / "ids.json").read_text(encoding="utf-8"))
+        return ids, (bm25s.BM25.load(str(gen_dir)) if ids else None)
+
+    # --- write -----------------------------------------------------------------------------
+    def build(self, ids: Sequence[str], documents: Sequence[str], signature: str) -> None:
+        """Index `documents` (row i is chunk `ids[i]`) and make it the live generation."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        generation = f"gen-{time.time_ns()}-{os.getpid()}"
+        gen_dir = self.root / generation
+        gen_dir.mkdir()
+        if ids:
+            model = bm25s.BM25()
+            model.index(tokenize(documents), show_progress=False)
+            model.save(str(gen_dir), show_progress=False)
+        _write_durable(gen_dir / "ids.json", json.dumps(list(ids)))
+        pointer = {"generation": generation, "signature": signature, "chunks": len(ids)}
+        tmp = self.root / f"{CURRENT}.{os.getpid()}.tmp"
+        _write_durable(tmp, json.dumps(pointer))
+        os.replace(tmp, self.root / CURRENT)
+        self._remove_stale(keep=generation)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self._loaded_generation, self._model, self._ids, self._positions = None, None, [], {}
+
+    def _remove_stale(self, keep: str) -> None:
+        for path in self.root.iterdir():
+            if path.is_dir() and path.name != keep:
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+
+    # --- read ------------------------------------------------------------------------------
+    def search(
+        self, query: str, k: int = 10, allowed: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Best `k` (chunk_id, bm25 score) pairs with a positive score; `allowed` restricts the
+        candidates to those chunk ids (e.g. chunks that pass metadata filters)."""
+        self._refresh()
+        tokens = tokenize([query])[0]
+        if self._model is None or not tokens:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self._ids), dtype=np.float32)
+            rows = [self._positions[c] for c in allowed if c in self._positions]
+            mask[rows] = 1.0
+        scores = self._model.get_scores(tokens, weight_mask=mask)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _write_durable(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())

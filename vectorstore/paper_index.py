@@ -1,0 +1,148 @@
+"""`PaperIndex`: the one object rag uses to store, update and inspect the paper index.
+
+It ties together the catalog (source of truth, `<home>/catalog.sqlite3`), the Chroma collection
+(`<home>/chroma` or a server), the BM25 index (`<home>/bm25/`) and the write lock
+(`<home>/index.lock`). See indexer.py for how a sync stays incremental and crash-safe.
+Search lives with the retrieval code; it reads `collection`, `embedder`, `keyword_index` and
+`papers()` from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chromadb.api.models.Collection import Collection
+
+from vectorstore.catalog import Catalog, DumpRecord
+from vectorstore.chroma_store import DIMENSION_KEY, MODEL_KEY, ChromaStore, connect
+from vectorstore.chunking import Chunker
+from vectorstore.documents import PaperDoc
+from vectorstore.embeddings import Embedder
+from vectorstore.indexer import Indexer, Progress, SyncReport
+from vectorstore.keyword_index import KeywordIndex
+from vectorstore.locking import WriteLock
+
+__all__ = ["DumpRecord", "IndexStats", "PaperIndex", "SyncReport"]
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What `paperchat stats` shows. `store` is the Chroma path or server URL."""
+
+    papers: int
+    chunks: int
+    dumps: list[DumpRecord] = field(default_factory=list)
+    embedding_model: str = ""
+    dimension: int | None = None
+    store: str = ""
+    published_min: str | None = None
+    published_max: str | None = None
+    keyword_chunks: int = 0
+
+
+class PaperIndex:
+    """Facade over catalog + Chroma + BM25 for one data directory."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        embedder: Embedder,
+        chroma_url: str | None = None,
+        collection: str = "papers",
+        chunk_tokens: int = 200,
+        chunk_overlap_tokens: int = 40,
+        add_batch_size: int = 64,
+    ):
+        self.home = Path(home).expanduser()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder
+        self.chroma_url = chroma_url
+        self.collection_name = collection
+        client, self.location = connect(self.home, chroma_url)  # StoreUnavailable if down
+        self.store = ChromaStore(client, collection, self.location)
+        self.catalog = Catalog(self.home / "catalog.sqlite3")
+        self.keyword_index = KeywordIndex(self.home / "bm25")
+        self.chunker = Chunker(embedder, chunk_tokens, chunk_overlap_tokens)
+        self.indexer = Indexer(
+            self.catalog, self.store, self.keyword_index, self.chunker, embedder, add_batch_size
+        )
+        self._lock = WriteLock(self.home)
+        self._collection: Collection | None = None
+
+    # --- for the retriever -----------------------------------------------------------------
+    @property
+    def collection(self) -> Collection:
+        """The Chroma collection, checked against the embedder (EmbeddingModelMismatch)."""
+        if self._collection is None:
+            self._collection = self.store.open(self.embedder)
+        return self._collection
+
+    def papers(self) -> dict[str, PaperDoc]:
+        """Every indexed paper, from the catalog (incl. catalog-only metadata such as dumps)."""
+        return self.catalog.papers()
+
+    def get_papers(self, paper_ids: Iterable[str]) -> dict[str, PaperDoc]:
+        """Just these papers: cheaper than papers() when answering one query."""
+        return self.catalog.papers(paper_ids)
+
+    def dumps(self) -> list[DumpRecord]:
+        return self.catalog.dumps()
+
+    # --- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def write_lock(self, timeout: float = 0) -> Iterator[None]:
+        """Exclusive right to write this data directory; IndexBusyError if another run has it."""
+        with self._lock.hold(timeout):
+            yield
+
+    def sync(
+        self,
+        docs: Iterable[PaperDoc],
+        *,
+        remove_ids: Iterable[str] = (),
+        dumps: Iterable[DumpRecord] = (),
+        progress: Progress | None = None,
+        lock_timeout: float = 0,
+    ) -> SyncReport:
+        """Make the index hold `docs` (added/updated as needed) minus `remove_ids`.
+
+        Papers not mentioned are kept (dumps are partial views); unchanged papers cost no
+        embedding. Safe to interrupt: the next sync finishes what a killed one started."""
+        with self.write_lock(lock_timeout):
+            self._collection = None
+            report = self.indexer.sync(docs, remove_ids=remove_ids, dumps=dumps, progress=progress)
+            self._collection = self.store.open(self.embedder)
+            return report
+
+    def rebuild(self, progress: Progress | None = None, lock_timeout: float = 0) -> SyncReport:
+        """Re-embed every indexed paper with the current embedder and chunk settings."""
+        with self.write_lock(lock_timeout):
+            self._collection = None
+            return self.indexer.rebuild(progress)
+
+    # --- inspection ------------------------------------------------------------------------
+    def stats(self) -> IndexStats:
+        """Counts and configuration; works even when the configured model does not match."""
+        existing = self.store.existing()
+        meta = (existing.metadata or {}) if existing is not None else {}
+        low, high = self.catalog.published_range()
+        dimension = meta.get(DIMENSION_KEY)
+        return IndexStats(
+            papers=self.catalog.count_papers(),
+            chunks=self.store.count(existing) if existing is not None else 0,
+            dumps=self.catalog.dumps(),
+            embedding_model=str(meta.get(MODEL_KEY, self.embedder.model_name)),
+            dimension=int(dimension) if dimension is not None else self.embedder.dimension,
+            store=self.location,
+            published_min=low,
+            published_max=high,
+            keyword_chunks=self.keyword_index.count,
+        )
+
+    def verify(self) -> list[str]:
+        """Inconsistencies between catalog, Chroma and BM25; empty when all agree."""
+        return self.indexer.verify(self.collection)
