@@ -153,8 +153,10 @@ class ResearchAssistant:
         existing = [Paper.from_doc(indexed[i]) for i in seen_ids if i in indexed]
         merged = merge_papers(existing, observed)
         remove_ids = sorted(set(indexed) - seen_ids) if prune else []
-        records = [DumpRecord.from_file(d.file, d.captured, d.captured_inferred, len(d.papers))
-                   for d in dumps]
+        records = [
+            DumpRecord.from_file(d.file, d.captured, d.captured_inferred, len(d.papers))
+            for d in dumps
+        ]
         return index.sync(
             [p.to_doc() for p in merged], remove_ids=remove_ids, dumps=records, progress=progress
         )
@@ -236,9 +238,7 @@ class ResearchAssistant:
     ) -> list[Document]:
         return _wrap(self.paper_index.search, question, k=k, filters=filters)
 
-    def _search_sources(
-        self, question: str, k: int, filters: SearchFilters | None
-    ) -> list[Source]:
+    def _search_sources(self, question: str, k: int, filters: SearchFilters | None) -> list[Source]:
         docs = self._search_documents(question, k, filters)
         return [source_from_document(n, d) for n, d in enumerate(docs, start=1)]
 

@@ -175,9 +175,7 @@ def format_answer(answer: Answer, mode_label: str) -> str:
         lines.append("Sources:")
         for s in answer.sources:
             extra = ", ".join(
-                x
-                for x in (s.published, s.org, f"{s.upvotes} upvotes" if s.upvotes else None)
-                if x
+                x for x in (s.published, s.org, f"{s.upvotes} upvotes" if s.upvotes else None) if x
             )
             lines.append(f"  [{s.number}] {s.title}" + (f" ({extra})" if extra else ""))
     t = answer.timings
@@ -249,13 +247,15 @@ def watch(
     as_json: JsonOption = False,
 ) -> None:
     """Keep running; index dump files as they appear in or change under FOLDER."""
-    from watchfiles import Change, watch as watch_changes
+    from watchfiles import Change
+    from watchfiles import watch as watch_changes
 
     with user_errors():
         if not folder.is_dir():
             raise InputError(f"{folder} is not a folder.")
         assistant = make_assistant(home)
-        run_index(assistant, [folder], as_json)
+        if any(folder.rglob("*.txt")):
+            run_index(assistant, [folder], as_json)
         typer.echo(f"watching {folder} for dump files (Ctrl-C to stop)", err=True)
         is_dump: Callable[[Change, str], bool] = lambda change, path: (  # noqa: E731
             change != Change.deleted and path.endswith(".txt")

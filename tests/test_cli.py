@@ -1,0 +1,161 @@
+"""The `paperchat` command line, run as a user runs it: real index, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "paperchat"
+
+NEW_DUMP = """new
+
+Get trending papers in your email inbox!
+
+Subscribe
+
+byAK and the research community
+
+Dec 8
+
+Glacier Flow Forecasting with Sparse Satellite Altimetry and Physics-Informed Transformers
+
+We forecast glacier surface velocity from sparse satellite altimetry using a physics-informed transformer that respects ice mass conservation. On 40 Himalayan glaciers it halves the error of kriging baselines.
+
+  • 3 authors
+·
+Nov 30 12
+"""
+
+
+def run(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAPERCHAT_HOME": str(home)}
+    return subprocess.run(
+        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_index_reports_new_papers_and_fails_on_a_bad_file(
+    writable_indexed_home: Path, tmp_path: Path
+) -> None:
+    new = tmp_path / "new.txt"
+    new.write_text(NEW_DUMP, encoding="utf-8")
+    bad = tmp_path / "page.txt"
+    bad.write_text("<!DOCTYPE html><html><body>Daily Papers</body></html>", encoding="utf-8")
+
+    result = run("index", str(new), str(bad), "--json", home=writable_indexed_home)
+
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["papers_added"] == 1
+    assert report["chunks_embedded"] >= 1
+    assert [e["file"] for e in report["errors"] if e["level"] == "error"] == [str(bad)]
+    assert "Traceback" not in result.stderr
+
+    again = run("index", str(new), home=writable_indexed_home)
+    assert again.returncode == 0, again.stderr
+    assert "added 0" in again.stdout and "chunks embedded 0" in again.stdout
+
+
+def test_stats_json_describes_the_index(indexed_home: Path) -> None:
+    result = run("stats", "--json", home=indexed_home)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["papers"] == 141
+    assert stats["chunks"] >= 141
+    assert len(stats["dumps"]) == 5
+    assert stats["embedding_model"] == "all-MiniLM-L6-v2"
+    assert stats["date_range"][0] < stats["date_range"][1]
+
+
+def test_ask_prints_cited_answer_sources_and_timings(indexed_home: Path) -> None:
+    question = "Which method trains a student network with two teachers to detect facial landmarks?"
+    result = run("ask", question, "--k", "3", home=indexed_home)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Sources:" in out and "[1] " in out
+    assert "Facial Landmark Points Detection Using Knowledge Distillation" in out
+    assert "extractive" in out.lower()
+    assert "retrieve" in out and "generate" in out
+
+    as_json = json.loads(run("ask", question, "--json", home=indexed_home).stdout)
+    assert as_json["mode"] == "extractive"
+    assert as_json["citations"], "an extractive answer cites its sentences"
+    numbers = {s["number"] for s in as_json["sources"]}
+    assert {c["number"] for c in as_json["citations"]} <= numbers
+
+
+def test_user_errors_are_one_line_not_a_traceback(indexed_home: Path, tmp_path: Path) -> None:
+    bad_range = run(
+        "ask", "faces", "--since", "2025-01-01", "--until", "2024-01-01", home=indexed_home
+    )
+    assert bad_range.returncode == 2
+    assert bad_range.stderr.startswith("error:") and "Traceback" not in bad_range.stderr
+
+    bad_date = run("index", str(tmp_path), "--captured", "yesterday", home=indexed_home)
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+    missing = run("index", str(tmp_path / "nope.txt"), home=indexed_home)
+    assert missing.returncode == 1
+    assert "no such file" in missing.stdout
+
+
+def test_eval_reports_recall_and_dense_baseline(indexed_home: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "kind": "keyword",
+            "question": "How does SymFace use facial symmetry?",
+            "gold_titles": ["SymFace: Additional Facial Symmetry Loss for Deep Face Recognition"],
+        },
+        {
+            "id": "b",
+            "kind": "out_of_scope",
+            "gold_titles": [],
+            "question": "Which papers forecast river floods with hydrological models?",
+        },
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = run("eval", str(questions), "--json", home=indexed_home)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    text = json.dumps(report)
+    assert "dense" in text and "mrr" in text.lower()
+
+
+@pytest.mark.slow
+def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    inbox.mkdir()
+    env = {**os.environ, "PAPERCHAT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(BIN), "watch", str(inbox)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:  # wait until the watcher says it is watching
+            if "watching" in line or time.monotonic() > deadline:
+                break
+        (inbox / "new.txt").write_text(NEW_DUMP, encoding="utf-8")
+        summaries = []
+        for line in proc.stdout:
+            if line.startswith("files"):
+                summaries.append(line)
+                if "added 1" in line or time.monotonic() > deadline:
+                    break
+        assert any("added 1" in s for s in summaries), summaries
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
