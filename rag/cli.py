@@ -172,7 +172,7 @@ def format_answer(answer: Answer, mode_label: str) -> str:
     if answer.uncited:
         lines.append("warning: this answer cites no source; check it against the papers below.")
     if answer.sources:
-        lines.append("Sources:")
+        lines.append("Closest papers (none relevant enough):" if answer.abstained else "Sources:")
         for s in answer.sources:
             extra = ", ".join(
                 x for x in (s.published, s.org, f"{s.upvotes} upvotes" if s.upvotes else None) if x

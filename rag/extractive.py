@@ -1,0 +1,271 @@
+"""The zero-config answerer: quote the most relevant sentences of the top papers' abstracts.
+
+Without an LLM nothing may be paraphrased, so the answer is made of quotations, clearly
+labelled as such. What makes it useful rather than an abstract dump is the selection: for each
+of the best few papers, only the one or two sentences closest to the question (meaning via the
+embedder, plus overlap with the question's own words, which catches names and acronyms that
+small embedding models blur), shown in the abstract's order and cited as [n].
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.models import Source
+
+LEAD = "Extractive answer (no LLM configured) — quoted from the most relevant abstracts:"
+MAX_PAPERS = 4
+MAX_SENTENCES = 2
+MAX_QUOTE_CHARS = 480
+MAX_SENTENCE_CHARS = 360
+KEYWORD_WEIGHT = 0.35
+SPECIFIC_WEIGHT = 3.0  # numbers and names count three times an ordinary word
+SPECIFIC_BONUS = 0.15  # ... and carrying all of the question's numbers and names adds this
+SECOND_SENTENCE_MARGIN = 0.08  # a second sentence must score almost as well as the best
+# A paper after the first is quoted only when it is nearly as relevant as the top paper
+# (Source.score, the retriever's calibrated relevance) and its best sentence nearly as good.
+PAPER_KEEP_RATIO = 0.75
+RELEVANCE_KEEP_RATIO = 0.5
+
+# Words whose trailing period does not end a sentence.
+_ABBREVIATIONS = {
+    "e.g", "i.e", "al", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "ref", "refs", "approx",
+    "resp", "no", "nos", "dr", "prof", "mr", "ms", "st", "ca", "viz", "incl", "esp",
+}  # fmt: skip
+_BOUNDARY_RE = re.compile(r"[.!?][\"”’)\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
+_INLINE_REF_RE = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+(?:\.\d+)?")
+_URL_RE = re.compile(r"https?://\S+|\bgithub\.com/\S+", re.IGNORECASE)
+_CONTRIBUTION_RE = re.compile(
+    r"\b(?:we (?:propose|present|introduce|develop|show|find|demonstrate|achieve|release)"
+    r"|this (?:paper|work) (?:proposes|presents|introduces)|our (?:method|model|approach))\b",
+    re.IGNORECASE,
+)
+_STOPWORDS = {
+    "a", "about", "also", "an", "and", "any", "approach", "approaches", "are", "as", "at",
+    "based", "be", "been", "being", "between", "both", "by", "can", "could", "did", "do",
+    "does", "doing", "each", "find", "for", "from", "had", "has", "have", "how", "i", "in",
+    "into", "is", "it", "its", "itself", "looking", "me", "method", "methods", "model",
+    "models", "more", "most", "my", "new", "of", "on", "one", "ones", "or", "other", "our",
+    "over", "paper", "papers", "propose", "proposed", "same", "should", "shows", "so",
+    "some", "study", "such", "than", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "up", "use", "used", "uses",
+    "using", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+    "whom", "why", "will", "with", "work", "works", "would", "you", "your",
+}  # fmt: skip
+
+
+@dataclass
+class Quote:
+    """The sentences chosen from one source, in the abstract's order, and how well they fit."""
+
+    source: Source
+    sentences: list[str]
+    score: float
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an abstract; robust to 'e.g.', 'et al.', '93.3\\%', URLs and initials."""
+    text = " ".join(text.split())
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY_RE.finditer(text):
+        candidate = text[start : match.end()].strip()
+        last_word = candidate.rstrip('.!?"”’)]').split(" ")[-1].lstrip('(["“').lower()
+        if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+            continue  # "e.g. ImageNet", "et al. (2023)", "J. Smith"
+        sentences.append(candidate)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return _merge_fragments(sentences)
+
+
+def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
+    """Glue splitter debris onto a neighbour: headings ("Background.") forward, the rest back."""
+    merged: list[str] = []
+    carry = ""
+    for sentence in sentences:
+        sentence = f"{carry} {sentence}" if carry else sentence
+        carry = ""
+        if len(sentence) < min_chars and len(sentence.split()) <= 2:
+            carry = sentence  # a heading: it belongs to what follows
+        elif merged and len(sentence) < min_chars:
+            merged[-1] = f"{merged[-1]} {sentence}"
+        else:
+            merged.append(sentence)
+    if carry:
+        merged.append(carry)
+    return merged
+
+
+def clean_sentence(sentence: str) -> str:
+    """Drop the abstract's own bracketed references (they would read as our citations)."""
+    sentence = _INLINE_REF_RE.sub("", sentence).strip()
+    if len(sentence) > MAX_SENTENCE_CHARS:
+        sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    return sentence
+
+
+def keywords(text: str) -> set[str]:
+    """Content words, folded to a crude stem so 'models'/'modeling' meet 'model'."""
+    return {_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def weighted_keywords(text: str) -> dict[str, float]:
+    """Content words with a weight: numbers ("25.93") and names ("SymFace", "CLIP") are what a
+    small embedding model blurs and what pins down the one sentence that answers."""
+    weights: dict[str, float] = {}
+    for word in _WORD_RE.findall(text):
+        low = word.lower()
+        if low in _STOPWORDS:
+            continue
+        specific = any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:])
+        stem = _stem(low)
+        weights[stem] = max(weights.get(stem, 0.0), SPECIFIC_WEIGHT if specific else 1.0)
+    return weights
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def select_quotes(
+    question: str,
+    sources: Sequence[Source],
+    embedder: Embeddings,
+    *,
+    max_papers: int = MAX_PAPERS,
+    max_sentences: int = MAX_SENTENCES,
+) -> list[Quote]:
+    """For each of the top papers, its best one or two sentences; weak papers are left out."""
+    candidates = [
+        (source, split_sentences(source.abstract or source.snippet))
+        for source in sources[:max_papers]
+    ]
+    candidates = [(source, sents) for source, sents in candidates if sents]
+    if not candidates:
+        return []
+    flat = [s for _, sents in candidates for s in sents]
+    scores = _sentence_scores(focus(question, sources), flat, embedder)
+    quotes: list[Quote] = []
+    offset = 0
+    for source, sents in candidates:
+        own = scores[offset : offset + len(sents)]
+        offset += len(sents)
+        quotes.append(_best_sentences(source, sents, own, max_sentences))
+    best = max(q.score for q in quotes)
+    top_relevance = max(source.score for source, _ in candidates)
+    first = quotes[0]
+    kept = [
+        q
+        for q in quotes[1:]
+        if q.score >= PAPER_KEEP_RATIO * best
+        and q.source.score >= RELEVANCE_KEEP_RATIO * top_relevance
+    ]
+    return [first, *kept]
+
+
+def focus(question: str, sources: Sequence[Source]) -> str:
+    """The question without paper titles a follow-up rewrite put in ('Which dataset did "T"
+    use?'): a title matches every sentence of its own paper and would drown what is asked."""
+    for source in sources:
+        question = question.replace(f'(about "{source.title}")', "")
+        question = question.replace(f'"{source.title}"', "the paper")
+    return question.strip()
+
+
+def _sentence_scores(question: str, sentences: list[str], embedder: Embeddings) -> np.ndarray:
+    """Cosine to the question, plus bonuses for shared words (more for the question's numbers
+    and names), and small nudges: up for stated contributions, down for bare links."""
+    q_vec = np.asarray(embedder.embed_query(question), dtype=np.float32)
+    s_vecs = np.asarray(embedder.embed_documents(sentences), dtype=np.float32)
+    q_vec /= np.linalg.norm(q_vec) or 1.0
+    s_vecs /= np.where((n := np.linalg.norm(s_vecs, axis=1, keepdims=True)) == 0, 1.0, n)
+    cosine = s_vecs @ q_vec
+    q_words = weighted_keywords(question)
+    q_total = sum(q_words.values())
+    q_specific = {w for w, weight in q_words.items() if weight > 1.0}
+    asks_for_code = bool(re.search(r"\b(code|github|repo|release|available)\b", question, re.I))
+    scores = []
+    for sentence, cos in zip(sentences, cosine, strict=True):
+        shared = q_words.keys() & keywords(sentence)
+        overlap = sum(q_words[w] for w in shared) / q_total if q_total else 0.0
+        specific = len(shared & q_specific) / len(q_specific) if q_specific else 0.0
+        score = float(cos) + KEYWORD_WEIGHT * overlap + SPECIFIC_BONUS * specific
+        if _CONTRIBUTION_RE.search(sentence):
+            score += 0.05
+        if _URL_RE.search(sentence) and not asks_for_code:
+            score -= 0.2
+        scores.append(score)
+    return np.asarray(scores)
+
+
+def _best_sentences(
+    source: Source, sentences: list[str], scores: np.ndarray, max_sentences: int
+) -> Quote:
+    order = np.argsort(-scores)
+    chosen = [int(order[0])]
+    for i in order[1:max_sentences]:
+        fits = len(sentences[chosen[0]]) + len(sentences[int(i)]) <= MAX_QUOTE_CHARS
+        if scores[i] >= scores[order[0]] - SECOND_SENTENCE_MARGIN and fits:
+            chosen.append(int(i))
+    chosen.sort()
+    return Quote(
+        source=source,
+        sentences=[clean_sentence(sentences[i]) for i in chosen],
+        score=float(scores[order[0]]),
+    )
+
+
+def compose(quotes: Sequence[Quote]) -> list[str]:
+    """The answer as pieces (lead line, then one bullet per paper) so it can be streamed."""
+    pieces = [LEAD + "\n\n"]
+    for quote in quotes:
+        body = " ".join(quote.sentences)
+        pieces.append(f"- **{quote.source.title}** [{quote.source.number}]: {body}\n")
+    return pieces
+
+
+def extractive_answer(question: str, sources: Sequence[Source], embedder: Embeddings) -> list[str]:
+    """Pieces of a cited, quoted answer to `question` from `sources` (joined: the full text)."""
+    return compose(select_quotes(question, sources, embedder))
+
+
+class SentenceCache(Embeddings):
+    """Remembers sentence vectors: follow-up questions in a chat hit the same papers again,
+    and embedding their sentences is the extractive answerer's only real cost."""
+
+    def __init__(self, embedder: Embeddings, max_entries: int = 20_000) -> None:
+        self.embedder = embedder
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self.max_entries:
+                self._vectors.popitem(last=False)
+        return [known[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text)

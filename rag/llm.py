@@ -1,0 +1,125 @@
+"""The optional LLM: any OpenAI-compatible chat server, and what its failures mean to a user.
+
+Used only when the user configured one (OPENAI_API_KEY and/or OPENAI_BASE_URL). Local servers
+(Ollama, vLLM, llama.cpp server, LM Studio) need no key, so a placeholder key is sent when
+only a base URL is given. Every failure of the server or the network becomes `LLMError`,
+whose message says what failed and what to check, so callers never see an SDK traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import openai
+from langchain_openai import ChatOpenAI
+
+from rag.errors import LLMError
+from rag.settings import Settings
+
+__all__ = ["OPENAI_DEFAULT_URL", "LLMError", "describe_failure", "llm_errors", "make_chat_model"]
+
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+NO_KEY_PLACEHOLDER = "not-needed"
+
+
+def make_chat_model(settings: Settings) -> ChatOpenAI:
+    """A streaming ChatOpenAI on the chat-completions API, with the user's timeout and retries."""
+    if settings.openai_api_key is not None:
+        api_key = settings.openai_api_key.get_secret_value()
+    else:
+        api_key = NO_KEY_PLACEHOLDER
+    return ChatOpenAI(
+        model=settings.llm_model,
+        api_key=api_key,
+        base_url=settings.openai_base_url,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+        streaming=True,
+        # Local servers speak chat completions, not OpenAI's newer Responses API.
+        use_responses_api=False,
+    )
+
+
+@contextmanager
+def llm_errors(settings: Settings, step: str = "answer") -> Iterator[None]:
+    """Turn any failure of an LLM call made inside the block into an actionable LLMError."""
+    try:
+        yield
+    except LLMError:
+        raise
+    except openai.OpenAIError as exc:
+        raise LLMError(describe_failure(exc, settings, step)) from exc
+    except ValueError as exc:  # langchain-openai's reaction to a malformed response body
+        raise LLMError(
+            f"The LLM server at {server_url(settings)} sent a response that is not valid "
+            f"OpenAI chat-completions output while writing the {step} ({exc}). Check that "
+            "OPENAI_BASE_URL points at an OpenAI-compatible /v1 endpoint."
+        ) from exc
+
+
+def server_url(settings: Settings) -> str:
+    return settings.openai_base_url or OPENAI_DEFAULT_URL
+
+
+def describe_failure(exc: openai.OpenAIError, settings: Settings, step: str = "answer") -> str:
+    """One sentence on what failed, one on what to check; the server's own words when useful."""
+    url = server_url(settings)
+    model = settings.llm_model
+    doing = f"while writing the {step} with model '{model}' at {url}"
+    tries = settings.llm_max_retries + 1
+    attempts = f"{tries} attempt{'s' if tries != 1 else ''}"
+    detail = _server_message(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        return (
+            f"The LLM did not answer within {settings.llm_timeout:g} s ({attempts}) {doing}. "
+            "Check that the server is up and not overloaded, or raise PAPERCHAT_LLM_TIMEOUT."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return (
+            f"Could not connect to the LLM server {doing}. Check that the server is running "
+            "and that OPENAI_BASE_URL is right (for example http://localhost:11434/v1 for "
+            "Ollama, http://localhost:8000/v1 for vLLM)."
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return (
+            f"The LLM server rejected the API key (HTTP 401) {doing}. Check OPENAI_API_KEY."
+            + detail
+        )
+    if isinstance(exc, openai.PermissionDeniedError):
+        return (
+            f"The API key may not use this model (HTTP 403) {doing}. Check OPENAI_API_KEY "
+            "and PAPERCHAT_LLM_MODEL." + detail
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return (
+            f"Model '{model}' or the chat endpoint was not found (HTTP 404) at {url}. Check "
+            "PAPERCHAT_LLM_MODEL (is the model pulled/served?) and that OPENAI_BASE_URL ends "
+            "in /v1." + detail
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return (
+            f"The LLM server is rate-limiting requests (HTTP 429, {attempts}) {doing}. Wait "
+            "and try again, or check your quota and plan." + detail
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status >= 500:
+            return (
+                f"The LLM server failed with HTTP {status} ({attempts}) {doing}. Check the "
+                "server's status and logs, and that it can serve this model." + detail
+            )
+        return (
+            f"The LLM server refused the request with HTTP {status} {doing}. Check "
+            "PAPERCHAT_LLM_MODEL and that the server supports chat completions." + detail
+        )
+    return f"The LLM call failed {doing}: {exc}. Check OPENAI_BASE_URL and the server's status."
+
+
+def _server_message(exc: openai.OpenAIError) -> str:
+    message = getattr(exc, "message", "") or ""
+    message = " ".join(str(message).split())
+    if not message:
+        return ""
+    return f" Server said: {message[:300]}"

@@ -1,0 +1,222 @@
+"""A real local HTTP server speaking OpenAI's chat-completions wire format, for tests.
+
+The chain's tests talk to it with the real `openai` client (through langchain-openai), so
+everything on the wire is exercised: JSON bodies, streaming SSE (`data: {...}` chunks ending in
+`data: [DONE]`), HTTP error statuses and client timeouts. Each test scripts the replies in
+order (`reply`, `fail`, `hang`, `stall`); every request is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Scripted:
+    """One scripted reply: text (streamed in `pieces` chunks), or an HTTP error, or a hang."""
+
+    text: str = ""
+    status: int = 200
+    hang_seconds: float = 0.0
+    pieces: int = 5
+    stall_seconds: float = 0.0  # stream the text, then go silent before finishing
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: dict[str, Any]
+
+    @property
+    def prompt(self) -> str:
+        """All message contents, joined: what the model was asked."""
+        return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+
+
+@dataclass
+class FakeOpenAIServer:
+    """Start with `.start()`; `base_url` ends in /v1 like every OpenAI-compatible server."""
+
+    default_text: str = "Nothing was scripted for this request."
+    requests: list[Recorded] = field(default_factory=list)
+    _script: list[Scripted] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _httpd: ThreadingHTTPServer | None = None
+
+    # --- scripting ------------------------------------------------------------------------------
+
+    def reply(self, text: str, *, pieces: int = 5) -> None:
+        self._push(Scripted(text=text, pieces=pieces))
+
+    def fail(self, status: int, *, times: int = 1) -> None:
+        for _ in range(times):
+            self._push(Scripted(status=status))
+
+    def stall(self, text: str, seconds: float) -> None:
+        """Stream `text`, then send nothing for `seconds` (a wedged generation)."""
+        self._push(Scripted(text=text, stall_seconds=seconds))
+
+    def hang(self, seconds: float, *, times: int = 1) -> None:
+        for _ in range(times):
+            self._push(Scripted(hang_seconds=seconds))
+
+    def _push(self, item: Scripted) -> None:
+        with self._lock:
+            self._script.append(item)
+
+    def _next(self) -> Scripted:
+        with self._lock:
+            return self._script.pop(0) if self._script else Scripted(text=self.default_text)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self.requests.clear()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> FakeOpenAIServer:
+        server = self
+
+        class Handler(_Handler):
+            fake = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes handlers that are hanging
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeOpenAIServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+        else:
+            self._json(404, _error("not found", "invalid_request_error"))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._json(400, _error("body is not JSON", "invalid_request_error"))
+            return
+        with self.fake._lock:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self.fake.requests.append(Recorded(self.path, headers, body))
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+            return
+        scripted = self.fake._next()
+        if scripted.hang_seconds:
+            self.fake._stopping.wait(scripted.hang_seconds)
+            return  # close without answering, like a wedged server
+        if scripted.status != 200:
+            kind = {429: "rate_limit_exceeded", 401: "invalid_api_key", 404: "model_not_found"}
+            message = f"scripted failure {scripted.status}"
+            self._json(scripted.status, _error(message, kind.get(scripted.status, "server_error")))
+            return
+        model = body.get("model", "test-model")
+        if body.get("stream"):
+            self._stream(model, scripted)
+        else:
+            self._json(200, _completion(model, scripted.text))
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, model: str, scripted: Scripted) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunks = [{"role": "assistant", "content": ""}]
+        chunks += [{"content": piece} for piece in split_pieces(scripted.text, scripted.pieces)]
+        for delta in chunks:
+            self._event(_chunk(model, delta, None))
+        if scripted.stall_seconds:
+            self.fake._stopping.wait(scripted.stall_seconds)
+            return
+        self._event(_chunk(model, {}, "stop"))
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+        self.wfile.flush()
+        time.sleep(0.002)  # separate TCP writes, so the client really receives a stream
+
+
+def split_pieces(text: str, pieces: int) -> list[str]:
+    """`text` cut at word boundaries into about `pieces` parts that join back exactly."""
+    words = text.split(" ")
+    size = max(1, -(-len(words) // max(1, pieces)))
+    parts = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return [p if i == len(parts) - 1 else p + " " for i, p in enumerate(parts)]
+
+
+def _error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+
+
+def _completion(model: str, text: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
