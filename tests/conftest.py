@@ -77,3 +77,152 @@ def assistant(indexed_home: Path, embedder):
     ra = ResearchAssistant(Settings(home=indexed_home))
     ra.__dict__["embedder"] = embedder
     return ra
+
+
+# --- UI fixtures (owner: ui) -------------------------------------------------------------------
+
+XSS_PAYLOAD = "<img src=x onerror=alert(1)>"
+DUMP_HEADER = (
+    "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\n"
+    "byAK and the research community\n\nOct 20\n\n"
+)
+
+
+def write_dump(path: Path, entries: list[tuple[str, str]], dated: bool = True) -> Path:
+    """A dump in the Daily Papers page format: (title, abstract) entries, with metadata."""
+    blocks = []
+    for n, (title, abstract) in enumerate(entries):
+        meta = f"  • {3 + n % 5} authors\n·\nOct {1 + n % 28}, 2025 {n % 40}" if dated else ""
+        blocks.append(f"{title}\n\n{abstract}\n\n{meta}".rstrip())
+    path.write_text(DUMP_HEADER + "\n\n".join(blocks) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def xss_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dump whose title and abstract carry an HTML payload (must render as inert text)."""
+    return write_dump(
+        tmp_path_factory.mktemp("xss") / "xss_dump.txt",
+        [
+            (
+                f"Zebrafish swimming gait analysis {XSS_PAYLOAD}",
+                f"We track zebrafish swimming gait with pose estimation {XSS_PAYLOAD} and "
+                "show that larval zebrafish change their tail-beat frequency under stress.",
+            )
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def ui_home(indexed_home: Path, xss_dump: Path, tmp_path_factory, embedder) -> Path:
+    """A private copy of the indexed sample home, plus the XSS dump, for the UI's server."""
+    from rag.assistant import ResearchAssistant
+    from rag.settings import Settings
+
+    home = tmp_path_factory.mktemp("ui") / "home"
+    shutil.copytree(indexed_home, home)
+    assistant = ResearchAssistant(Settings(home=home))
+    assistant.__dict__["embedder"] = embedder
+    report = assistant.index([xss_dump])
+    assert report.ok and report.papers_added == 1, report.summary()
+    return home
+
+
+@pytest.fixture(scope="session")
+def ui_assistant(ui_home: Path, embedder):
+    from rag.assistant import ResearchAssistant
+    from rag.settings import Settings
+
+    ra = ResearchAssistant(Settings(home=ui_home, max_upload_mb=1))
+    ra.__dict__["embedder"] = embedder
+    return ra
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ui_server(ui_assistant):
+    """The paperchat UI over `ui_home`, launched once on a free local port: yields its URL."""
+    from ui.app import launch
+
+    demo = launch(ui_assistant, port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo.local_url.rstrip("/")
+    demo.index_runner.wait(timeout=120)
+    demo.close()
+
+
+# --- chain fixtures (owner: chain) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def openai_server():
+    """A local OpenAI-compatible chat server (tests/openai_server.py) for one test: script its
+    replies with .reply/.fail/.hang; .requests records what the client sent."""
+    from openai_server import FakeOpenAIServer
+
+    server = FakeOpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_papers_by_title() -> dict:
+    """Every paper of the five sample dumps (parsed and merged), keyed by exact title."""
+    from rag.dump_parser import parse_dump
+    from rag.papers import merge_papers
+
+    observed = [
+        paper
+        for path in sorted(SAMPLE_DUMPS.glob("*.txt"))
+        for paper in parse_dump(path, max_abstract_chars=20_000).papers
+    ]
+    return {paper.title: paper for paper in merge_papers([], observed)}
+
+
+@pytest.fixture(scope="session")
+def make_sources(sample_papers_by_title):
+    """make_sources(titles, scores=None) -> [Source [1]..[n]] built from real sample papers."""
+    from rag.models import Source
+
+    def make(titles: list[str], scores: list[float] | None = None) -> list:
+        scores = scores or [0.9 - 0.05 * i for i in range(len(titles))]
+        sources = []
+        for number, (title, score) in enumerate(zip(titles, scores, strict=True), start=1):
+            paper = sample_papers_by_title[title]
+            published = paper.published.isoformat() if paper.published else None
+            sources.append(
+                Source(
+                    number=number,
+                    paper_id=paper.paper_id,
+                    title=paper.title,
+                    score=score,
+                    published=published,
+                    snippet=paper.abstract[:300],
+                    abstract=paper.abstract,
+                )
+            )
+        return sources
+
+    return make
+
+
+@pytest.fixture
+def recording_search():
+    """recording_search(sources) -> a chain `search` callable returning `sources` (up to k)
+    and recording each call's (question, k, filters) in `.calls`."""
+
+    def make(sources: list):
+        def search(question: str, k: int, filters) -> list:
+            search.calls.append((question, k, filters))
+            return list(sources[:k])
+
+        search.calls = []
+        return search
+
+    return make

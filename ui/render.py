@@ -11,18 +11,23 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
 
 # Characters that mean something to Markdown, KaTeX or Gradio's HTML templates (`${}`,
 # handlebars `{{}}`). Numeric entities display the same characters but are plain text to
 # every one of those parsers, so escaped text renders identically in HTML and in Markdown.
-_EXTRA_ENTITIES = {
-    ch: f"&#{ord(ch)};" for ch in "`*_{}[]()#+-!|~$\\:<>=@^%"
-}
+_EXTRA_ENTITIES = {ch: f"&#{ord(ch)};" for ch in "`*_{}[]()#+-!|~$\\:<>=@^%"}
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 SNIPPET_CHARS = 400
+# CommonMark without raw HTML, links, autolinks or images: formatting only.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(
+    ["link", "image", "autolink", "html_inline", "html_block"]
+)
 
 
 def escape_text(value: object) -> str:
@@ -48,17 +53,18 @@ def source_anchor(prefix: str, number: int) -> str:
     return f"pc-{prefix}-src-{number}"
 
 
-def link_citations(text: str, sources: Iterable[Source], prefix: str) -> str:
-    """Escape answer text and turn each [n] into a link to source card n (title on hover).
+def link_citations(text: str, sources: Iterable[Source], prefix: str, breaks: bool = True) -> str:
+    """Escape plain text and turn each [n] into a link to source card n (title on hover).
 
     Markers that name no known source stay plain text, so a model's invented [9] is visible
-    as such instead of pointing nowhere.
+    as such instead of pointing nowhere. `breaks=False` keeps newlines as (escaped) whitespace.
     """
+    escape = escape_multiline if breaks else _escape_inline
     by_number = {s.number: s for s in sources}
     parts: list[str] = []
     last = 0
     for match in _CITATION.finditer(text):
-        parts.append(escape_multiline(text[last : match.start()]))
+        parts.append(escape(text[last : match.start()]))
         numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
         if all(n in by_number for n in numbers):
             links = ",".join(_citation_link(by_number[n], prefix) for n in numbers)
@@ -66,8 +72,32 @@ def link_citations(text: str, sources: Iterable[Source], prefix: str) -> str:
         else:
             parts.append(escape_text(match.group(0)))
         last = match.end()
-    parts.append(escape_multiline(text[last:]))
+    parts.append(escape(text[last:]))
     return "".join(parts)
+
+
+def _escape_inline(text: str) -> str:
+    """escape_text, with newlines as character references so no raw line break survives."""
+    return escape_text(text).replace("\n", "&#10;")
+
+
+def answer_html(text: str, sources: Iterable[Source], prefix: str) -> str:
+    """Answer text (Markdown from the answerer) -> safe HTML with linked citations.
+
+    The Markdown parser runs with raw HTML, links and images off, so dump text quoted in an
+    answer can only ever become text. Every text node is then escaped again with
+    escape_text, and no raw newline is left, so the chat's own Markdown pass finds one
+    inert HTML block.
+    """
+    rendered = _MARKDOWN.render(text)
+    sources = list(sources)
+    out = []
+    for token in re.split(r"(<[^>]*>)", rendered):
+        if token.startswith("<"):
+            out.append(token)
+        elif token.strip("\n"):  # newline-only tokens are the parser's layout between tags
+            out.append(link_citations(html.unescape(token), sources, prefix, breaks=False))
+    return "".join(out)
 
 
 def _citation_link(source: Source, prefix: str) -> str:
@@ -80,9 +110,9 @@ def paper_meta(published: str | None, org: str | None, upvotes: int | None) -> l
     """Date, organisation and upvotes as escaped labels; missing ones are left out."""
     items = []
     if published:
-        items.append(f'<span class="pc-date">📅 {escape_text(published)}</span>')
+        items.append(f'<span class="pc-date">{escape_text(published)}</span>')
     if org:
-        items.append(f'<span class="pc-org">🏢 {escape_text(org)}</span>')
+        items.append(f'<span class="pc-org">{escape_text(org)}</span>')
     if upvotes is not None:
         items.append(f'<span class="pc-upvotes">▲ {int(upvotes)} upvotes</span>')
     return items
@@ -112,7 +142,7 @@ def source_card(source: Source, prefix: str, cited: bool = True) -> str:
         f'<div class="pc-card-head"><span class="pc-num">[{source.number}]</span> '
         f'<span class="pc-title">{escape_text(source.title)}</span></div>'
         f'<div class="pc-meta">{" · ".join(meta)}</div>'
-        f'<blockquote class="pc-snippet">{escape_text(_clip(source.snippet))}</blockquote>'
+        f'<div class="pc-snippet">{escape_text(_clip(source.snippet))}</div>'
         f"{abstract}</div>"
     )
 
@@ -122,7 +152,8 @@ def sources_panel(answer: Answer | None, prefix: str = "panel") -> str:
     if answer is None:
         return '<div class="pc-empty">Sources of the latest answer appear here.</div>'
     if not answer.sources:
-        return '<div class="pc-empty">No papers matched this question and these filters.</div>'
+        why = "relevant enough to answer" if answer.abstained else "matched this question"
+        return f'<div class="pc-empty">No indexed paper {why} (check the filters).</div>'
     cited = {c.number for c in answer.citations}
     heading = "Closest papers (none relevant enough)" if answer.abstained else "Sources"
     cards = "".join(
@@ -148,7 +179,7 @@ def answer_footer(answer: Answer, mode_label: str) -> str:
 
 def answer_message(answer: Answer, prefix: str, mode_label: str) -> str:
     """The chat message for a finished answer: banner, linked text, footer, its sources."""
-    body = link_citations(answer.text, answer.sources, prefix)
+    body = answer_html(answer.text, answer.sources, prefix)
     banner = ""
     if answer.abstained:
         banner = (
@@ -175,7 +206,8 @@ def answer_message(answer: Answer, prefix: str, mode_label: str) -> str:
 
 def streaming_message(partial: str) -> str:
     """The chat message while the answer is still arriving."""
-    return f'<div class="pc-answer"><div class="pc-text">{escape_multiline(partial)}▌</div></div>'
+    body = answer_html(partial + " ▌", [], "")
+    return f'<div class="pc-answer"><div class="pc-text">{body}</div></div>'
 
 
 def error_message(message: str) -> str:
@@ -198,33 +230,33 @@ def stats_panel(stats: Any) -> str:
     date_range = _field(stats, "date_range")
     dates = f"{date_range[0]} … {date_range[1]}" if date_range else "–"
     dumps = _field(stats, "dumps", []) or []
+    model = _field(stats, "embedding_model", "")
+    dims = _field(stats, "embedding_dimension", "?")
     rows = [
-        ("Papers", _field(stats, "papers", 0)),
-        ("Chunks", _field(stats, "chunks", 0)),
-        ("Dumps", len(dumps)),
-        ("Published", dates),
-        (
-            "Embedding model",
-            f"{_field(stats, 'embedding_model', '')} ({_field(stats, 'embedding_dimension', '?')} dims)",
-        ),
-        ("Store", _field(stats, "store", "")),
-        ("Answers", _field(stats, "mode", "")),
+        ("papers", "Papers", _field(stats, "papers", 0)),
+        ("chunks", "Chunks", _field(stats, "chunks", 0)),
+        ("dumps", "Dumps", len(dumps)),
+        ("published", "Published", dates),
+        ("model", "Embedding model", f"{model} ({dims} dims)"),
+        ("store", "Store", _field(stats, "store", "")),
+        ("mode", "Answers", _field(stats, "mode", "")),
     ]
     table = "".join(
-        f'<tr><th>{escape_text(k)}</th><td class="pc-stat-{escape_text(k).lower().replace(" ", "-")}">'
-        f"{escape_text(v)}</td></tr>"
-        for k, v in rows
+        f'<tr><th>{label}</th><td class="pc-stat-{key}">{escape_text(value)}</td></tr>'
+        for key, label, value in rows
     )
-    dump_items = "".join(
-        f"<li>{escape_text(d.get('name') or d.get('file') or '?')}"
-        f"{' — captured ' + escape_text(d.get('captured')) if d.get('captured') else ''}"
-        f"{' — ' + escape_text(d.get('papers')) + ' papers' if d.get('papers') is not None else ''}"
-        "</li>"
-        for d in dumps
-        if isinstance(d, Mapping)
-    )
+    dump_items = "".join(_dump_item(d) for d in dumps if isinstance(d, Mapping))
     dump_list = f'<ul class="pc-dumps">{dump_items}</ul>' if dump_items else ""
     return f'<div class="pc-stats"><table>{table}</table>{dump_list}</div>'
+
+
+def _dump_item(record: Mapping[str, Any]) -> str:
+    text = escape_text(record.get("name") or record.get("file") or "?")
+    if record.get("captured"):
+        text += f" — captured {escape_text(record['captured'])}"
+    if record.get("papers") is not None:
+        text += f" — {escape_text(record['papers'])} papers"
+    return f"<li>{text}</li>"
 
 
 def issues_by_file(issues: Iterable[FileIssue]) -> dict[str, list[FileIssue]]:
@@ -235,20 +267,25 @@ def issues_by_file(issues: Iterable[FileIssue]) -> dict[str, list[FileIssue]]:
 
 
 def index_report_panel(report: IndexReport, names: Mapping[str, str] | None = None) -> str:
-    """The CLI's summary, then each file's problems under its (uploaded) name."""
+    """The CLI's summary, then every file with its outcome and its own problems."""
     names = names or {}
     status = "pc-ok" if report.ok else "pc-failed"
     head = "Indexed" if report.ok else "Indexed with errors"
+    grouped = issues_by_file(report.errors)
+    files = list(dict.fromkeys([*report.files, *grouped]))
+    failed = set(report.failed_files)
     blocks = []
-    for file, issues in issues_by_file(report.errors).items():
-        shown = names.get(file, file)
+    for file in files:
+        outcome = "failed" if file in failed else "indexed"
         items = "".join(
-            f'<li class="pc-{issue.level}">{escape_text(issue.level)}'
+            f'<li class="pc-issue-{issue.level}">{escape_text(issue.level)}'
             f"{' line ' + str(issue.line) if issue.line else ''}: {escape_text(issue.message)}</li>"
-            for issue in issues
+            for issue in grouped.get(file, [])
         )
+        name = escape_text(names.get(file, Path(file).name if file in report.files else file))
         blocks.append(
-            f'<div class="pc-file-issues"><strong>{escape_text(shown)}</strong><ul>{items}</ul></div>'
+            f'<div class="pc-file pc-file-{outcome}"><strong>{name}</strong> — {outcome}'
+            f"{f'<ul>{items}</ul>' if items else ''}</div>"
         )
     summary = report.summary()
     for path, shown in names.items():
@@ -262,7 +299,8 @@ def index_report_panel(report: IndexReport, names: Mapping[str, str] | None = No
 def progress_panel(phase: str, done: int, total: int) -> str:
     """A progress bar for the running index job."""
     label = f"{escape_text(phase)}: {done}/{total}" if total else f"{escape_text(phase)}…"
-    bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
+    value = f' value="{done}" max="{total}"' if total else ""
+    bar = f"<progress{value}></progress>"
     return f'<div class="pc-progress">{bar} <span>{label}</span></div>'
 
 
@@ -274,11 +312,7 @@ def notice(message: str, level: str = "info") -> str:
 def paper_detail(hit: PaperHit, similar: list[PaperHit]) -> str:
     """A selected paper with its abstract and the papers most similar to it."""
     meta = " · ".join(paper_meta(hit.published, hit.org, hit.upvotes))
-    rows = "".join(
-        f'<li><span class="pc-title">{escape_text(s.title)}</span>'
-        f' <small>({" · ".join([*paper_meta(s.published, s.org, s.upvotes), f"similarity {s.score:.2f}"])})</small></li>'
-        for s in similar
-    )
+    rows = "".join(_similar_item(s) for s in similar)
     similar_html = (
         f'<div class="pc-similar"><strong>Similar papers</strong><ol>{rows}</ol></div>'
         if rows
@@ -289,3 +323,12 @@ def paper_detail(hit: PaperHit, similar: list[PaperHit]) -> str:
         f'<div class="pc-meta">{meta}</div><p>{escape_multiline(hit.abstract)}</p>'
         f"{similar_html}</div>"
     )
+
+
+def _similar_item(hit: PaperHit) -> str:
+    meta = paper_meta(hit.published, hit.org, hit.upvotes)
+    if hit.score > 0:  # similar() may come without a score; "0.00" would mislead
+        meta.append(f"similarity {hit.score:.2f}")
+    details = " · ".join(meta)
+    small = f" <small>({details})</small>" if details else ""
+    return f'<li><span class="pc-title">{escape_text(hit.title)}</span>{small}</li>'

@@ -1,0 +1,45 @@
+"""Filter and sort the indexed papers for the Papers tab (pure functions over PaperHit)."""
+
+from __future__ import annotations
+
+from rag.models import PaperHit
+
+SORTS = ("Newest first", "Most upvoted", "Title A–Z")
+COLUMNS = ["Title", "Published", "Organisation", "Upvotes"]
+MAX_ROWS = 500
+
+
+def filter_papers(papers: list[PaperHit], text: str | None) -> list[PaperHit]:
+    """Papers whose title, organisation or abstract contains every word of `text`."""
+    words = (text or "").casefold().split()
+    if not words:
+        return list(papers)
+
+    def matches(p: PaperHit) -> bool:
+        haystack = f"{p.title} {p.org or ''} {p.abstract}".casefold()
+        return all(w in haystack for w in words)
+
+    return [p for p in papers if matches(p)]
+
+
+def sort_papers(papers: list[PaperHit], by: str) -> list[PaperHit]:
+    """Sort by date (undated last), upvotes (unknown last) or title."""
+    if by == "Most upvoted":
+        return sorted(papers, key=lambda p: (p.upvotes is None, -(p.upvotes or 0), p.title))
+    if by == "Title A–Z":
+        return sorted(papers, key=lambda p: p.title.casefold())
+    dated = sorted((p for p in papers if p.published), key=lambda p: p.published, reverse=True)
+    return dated + sorted((p for p in papers if not p.published), key=lambda p: p.title)
+
+
+def table_rows(papers: list[PaperHit]) -> list[list[str]]:
+    """Rows for the Dataframe (plain text cells; the Dataframe shows them as text)."""
+    return [
+        [p.title, p.published or "", p.org or "", "" if p.upvotes is None else str(p.upvotes)]
+        for p in papers[:MAX_ROWS]
+    ]
+
+
+def org_choices(papers: list[PaperHit]) -> list[str]:
+    """Organisations present in the index, for the org filter."""
+    return sorted({p.org for p in papers if p.org}, key=lambda org: (org.casefold(), org))
