@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from rag.chain import build_chain, stream_answer
 from rag.dump_parser import ParsedDump, parse_dump
 from rag.errors import InputError, PaperchatError
+from rag.evaluation import EvalReport, run_eval
 from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
 from rag.papers import Paper, merge_papers
 from rag.settings import Settings
@@ -178,13 +179,30 @@ class ResearchAssistant:
         return [hit_from_document(d) for d in self._search_documents(question, k, filters)]
 
     def ask(self, question: str, history: list[dict] | None = None, **options: Any) -> Answer:
-        return self.chain.invoke(self._chain_input(question, history, **options))
+        payload = self._chain_input(question, history, **options)  # validate before loading
+        return self.chain.invoke(payload)
 
     def stream(
         self, question: str, history: list[dict] | None = None, **options: Any
     ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the final Answer."""
-        yield from stream_answer(self.chain, self._chain_input(question, history, **options))
+        payload = self._chain_input(question, history, **options)
+        yield from stream_answer(self.chain, payload)
+
+    def evaluate(self, questions_path: str | Path, k_max: int = 10) -> EvalReport:
+        """Retrieval quality and abstention on a question set, beside a dense-only baseline."""
+        searcher = self.paper_index.searcher
+
+        def run(mode: str) -> Callable[[str, int], list[Document]]:
+            return lambda question, k: _wrap(searcher.search, question, k, mode=mode)
+
+        return run_eval(
+            run("hybrid"),
+            questions_path,
+            k_max,
+            baseline_fn=run("dense"),
+            threshold=self.settings.abstain_threshold,
+        )
 
     def similar(self, paper_id: str, k: int = 5) -> list[PaperHit]:
         return [hit_from_document(d) for d in _wrap(self.paper_index.similar, paper_id, k)]

@@ -187,7 +187,10 @@ def load_embedder(
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # A "Loading weights" bar on every CLI call is noise between the user and the answer.
+        transformers_logging.disable_progress_bar()
         st_model = SentenceTransformer(source, device="cpu")
     except Exception as exc:  # any load failure: bad name, no network, broken files
         raise EmbeddingUnavailable(

@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chromadb.api.models.Collection import Collection
+from langchain_core.documents import Document
 
 from vectorstore.catalog import Catalog, DumpRecord
 from vectorstore.chroma_store import DIMENSION_KEY, MODEL_KEY, ChromaStore, connect
 from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
+from vectorstore.filters import SearchFilters
 from vectorstore.indexer import Indexer, Progress, SyncReport
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.locking import WriteLock
+from vectorstore.retriever import HybridRetriever, PaperSearch
 
 __all__ = ["DumpRecord", "IndexStats", "PaperIndex", "SyncReport"]
 
@@ -72,6 +75,7 @@ class PaperIndex:
         )
         self._lock = WriteLock(self.home)
         self._collection: Collection | None = None
+        self._searcher: PaperSearch | None = None
 
     # --- for the retriever -----------------------------------------------------------------
     @property
@@ -91,6 +95,27 @@ class PaperIndex:
 
     def dumps(self) -> list[DumpRecord]:
         return self.catalog.dumps()
+
+    # --- search (owner: retrieval; the algorithm lives in vectorstore/retriever.py) ----------
+    @property
+    def searcher(self) -> PaperSearch:
+        if self._searcher is None:
+            self._searcher = PaperSearch(self)
+        return self._searcher
+
+    def retriever(self, k: int = 5, filters: SearchFilters | None = None) -> HybridRetriever:
+        """A LangChain retriever returning one Document per paper (see retriever.py)."""
+        return HybridRetriever(search_engine=self.searcher, k=k, filters=filters)
+
+    def search(
+        self, query: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[Document]:
+        """Hybrid search: one Document per paper, best first, with score and relevance."""
+        return self.searcher.search(query, k, filters)
+
+    def similar(self, paper_id: str, k: int = 5) -> list[Document]:
+        """Papers nearest to an indexed paper, itself excluded."""
+        return self.searcher.similar(paper_id, k)
 
     # --- writing ---------------------------------------------------------------------------
     @contextmanager

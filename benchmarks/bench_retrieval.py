@@ -1,0 +1,175 @@
+"""Retrieval benchmark: quality and latency of dense-only, BM25-only and hybrid search.
+
+Indexes the five sample dumps plus N distractor papers drawn (seeded) from ../shared/corpus into
+a data directory that is kept between runs (re-runs only embed what is new), then prints:
+- paper Recall@1/5/10 and MRR per question kind, and abstention, for each retriever, on the dev
+  questions (and on any extra question files given with --questions);
+- latency p50/p95 (ms) of hybrid search: unfiltered, and filtered (date range, org, min upvotes)
+  with the over-fetch + post-filter strategy ("auto") and with Chroma's `where` pre-filter.
+
+    python benchmarks/bench_retrieval.py --distractors 3000
+    python benchmarks/bench_retrieval.py --distractors 0 --questions my_questions.jsonl
+
+This is a script, not a test: it takes minutes (embedding runs at ~15-30 chunks/s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+LATENCY_QUERIES = [
+    "identity-preserving video generation from a single face photo",
+    "Which dataset has images of synthetic identity documents for fraud detection?",
+    "person re-identification when people change clothes",
+    "machine unlearning in large language models",
+    "What is InstantID?",
+    "speculative decoding to accelerate LLM inference",
+    "face anti-spoofing with domain generalization",
+    "talking head generation driven by audio",
+]
+FILTERS = {
+    "date 2025": dict(since=date(2025, 1, 1), until=date(2025, 12, 31)),
+    "org ByteDance": dict(org="bytedance"),
+    "upvotes >= 20": dict(min_upvotes=20),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--distractors", type=int, default=3000, help="corpus papers to add")
+    parser.add_argument("--home", type=Path, help="data dir (default: a temp dir per N)")
+    parser.add_argument("--questions", type=Path, action="append", default=[])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="latency rounds over the queries")
+    return parser.parse_args()
+
+
+def distractor_docs(count: int, seed: int) -> list:
+    """`count` corpus papers, sampled reproducibly across all months."""
+    from rag.dump_parser import parse_dump
+    from rag.papers import merge_papers
+
+    papers = []
+    for path in sorted((SHARED / "corpus").glob("*.txt")):
+        papers.extend(parse_dump(path, max_abstract_chars=20_000).papers)
+    papers = merge_papers([], papers)
+    random.Random(seed).shuffle(papers)
+    return [p.to_doc() for p in papers[:count]]
+
+
+def build(home: Path, count: int, seed: int):
+    from rag.assistant import ResearchAssistant
+    from rag.settings import Settings
+
+    assistant = ResearchAssistant(Settings(home=home))
+    started = time.perf_counter()
+    report = assistant.index(sorted((ROOT / "sample_data" / "dumps").glob("*.txt")))
+    if count:
+        extra = assistant.paper_index.sync(distractor_docs(count, seed))
+        print(f"distractors: {extra}")
+    print(
+        f"index ready in {time.perf_counter() - started:.0f}s "
+        f"(sample: {report.papers_added} added, {report.papers_unchanged} unchanged)"
+    )
+    return assistant
+
+
+def quality(assistant, files: list[Path]) -> None:
+    from rag.evaluation import (
+        EvalReport,
+        default_abstain,
+        evaluate_system,
+        format_report,
+        load_questions,
+    )
+
+    search = assistant.paper_index.searcher
+    for path in files:
+        questions = load_questions(path)
+        systems = {
+            mode: evaluate_system(
+                mode,
+                lambda q, k, m=mode: search.search(q, k, mode=m),
+                questions,
+                10,
+                default_abstain(),
+            )
+            for mode in ("hybrid", "dense", "bm25")
+        }
+        report = EvalReport(
+            questions_file=str(path), questions=len(questions), k_max=10, systems=systems
+        )
+        print(format_report(report), end="\n\n")
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
+
+
+def latency(assistant, repeats: int) -> None:
+    from vectorstore.filters import SearchFilters
+
+    index = assistant.paper_index
+    search = index.searcher
+    search.search("warm up", 10)  # model, collection and BM25 load
+    embed = []
+    for _ in range(repeats):
+        for q in LATENCY_QUERIES:
+            t = time.perf_counter()
+            index.embedder.embed_query(q)
+            embed.append((time.perf_counter() - t) * 1000)
+    print(f"{'query embedding only':34} {percentiles(embed)}")
+    cases = [("unfiltered", None, "auto")]
+    for name, values in FILTERS.items():
+        for strategy in ("auto", "where"):
+            cases.append((f"{name} [{strategy}]", SearchFilters(**values), strategy))
+    for label, filters, strategy in cases:
+        samples, hits = [], 0
+        for _ in range(repeats):
+            for q in LATENCY_QUERIES:
+                t = time.perf_counter()
+                docs = search.search(q, 10, filters, filter_strategy=strategy)
+                samples.append((time.perf_counter() - t) * 1000)
+                hits += len(docs)
+        print(f"{label:34} {percentiles(samples)}  (avg hits {hits / len(samples):.1f})")
+    collection = index.collection
+    vector = index.embedder.embed_query(LATENCY_QUERIES[0])
+    for label, where in (
+        ("chroma query unfiltered", None),
+        ("chroma query where date", {"published_ts": {"$gte": 20250101}}),
+    ):
+        samples = []
+        for _ in range(repeats * len(LATENCY_QUERIES)):
+            t = time.perf_counter()
+            collection.query(query_embeddings=[vector], n_results=100, where=where)
+            samples.append((time.perf_counter() - t) * 1000)
+        print(f"{label:34} {percentiles(samples)}")
+
+
+def main() -> None:
+    args = parse_args()
+    home = args.home or Path(tempfile.gettempdir()) / f"paperchat-bench-{args.distractors}"
+    print(f"home: {home}  distractors: {args.distractors}  cores: {os.cpu_count()}")
+    assistant = build(home, args.distractors, args.seed)
+    stats = assistant.paper_index.stats()
+    print(f"indexed: {stats.papers} papers, {stats.chunks} chunks\n")
+    quality(assistant, [SHARED / "eval" / "dev_questions.jsonl", *args.questions])
+    latency(assistant, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""Hybrid paper search: dense (Chroma) + BM25, fused, one hit per paper with its best chunks.
+
+One query does:
+1. embed the question; fetch the best `depth` chunks from Chroma and from BM25;
+2. apply filters (see "Filters" below);
+3. group chunks by paper (a paper scores its best chunk) and take the union of both
+   retrievers' top papers as candidates;
+4. score every candidate exactly by BOTH retrievers (chunks the other retriever did not fetch
+   are scored from their stored vectors / BM25), so the fusion never guesses a missing score;
+5. rank by standardised score fusion and attach a calibrated `relevance` (vectorstore.fusion);
+6. return one LangChain Document per paper, best first.
+
+Filters: Chroma's `where` pre-filter costs 110-200 ms at 100k vectors against ~8 ms unfiltered,
+so by default ("auto") we over-fetch unfiltered chunks and keep those whose metadata passes;
+only when too few papers survive (a very selective filter) do we fall back to the exact
+`where` query. The BM25 side is post-filtered the same way, falling back to a mask of the
+allowed chunks. Both paths give the same papers; `filter_strategy` forces one for benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from vectorstore import fusion
+from vectorstore.filters import SearchFilters
+
+if TYPE_CHECKING:
+    from vectorstore.paper_index import PaperIndex
+
+Mode = Literal["hybrid", "dense", "bm25"]
+FilterStrategy = Literal["auto", "post", "where"]
+
+DEPTH = 100  # chunks fetched from each retriever, and papers taken from each into the pool
+OVERFETCH = 5  # with filters: unfiltered chunks fetched per chunk wanted, before falling back
+BM25_FETCH = 1000  # BM25 chunks scored per query (all of them on small indexes)
+EVIDENCE_CHUNKS = 2
+_STEMMER = Stemmer.Stemmer("english")
+# Question words ("what", "which", "does") are not content: drop them from lexical evidence.
+_QUERY_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
+_QUERY_STOPSET = set(_QUERY_STOPWORDS)
+
+
+def paper_of(chunk_id: str) -> str:
+    """Chunk ids are `{paper_id}#{content_hash[:12]}#{i}` (see CONTRACTS.md)."""
+    return chunk_id.split("#", 1)[0]
+
+
+def content_tokens(text: str) -> list[str]:
+    """Lower-cased, stemmed content words, as BM25 sees them (without question words)."""
+    return bm25s.tokenize(
+        [text], stopwords=_QUERY_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False
+    )[0]
+
+
+@dataclass
+class Candidate:
+    """One paper's evidence for one query."""
+
+    paper_id: str
+    dense: float = 0.0
+    bm25: float = 0.0
+    chunk_dense: dict[str, float] = field(default_factory=dict)
+    chunk_bm25: dict[str, float] = field(default_factory=dict)
+    fused: float = 0.0
+    relevance: float = 0.0
+
+
+class PaperSearch:
+    """The search algorithm over one PaperIndex (catalog + Chroma + BM25)."""
+
+    def __init__(self, index: PaperIndex):
+        self.index = index
+        self._table_key: str | None = None
+        self._table: dict[str, dict[str, Any]] = {}
+
+    # --- public --------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        *,
+        mode: Mode = "hybrid",
+        depth: int = DEPTH,
+        filter_strategy: FilterStrategy = "auto",
+    ) -> list[Document]:
+        """Papers for `query`, best first, at most `k`, one Document per paper."""
+        if not query or not query.strip() or k <= 0:
+            return []
+        filters = filters if filters is not None and filters.active else None
+        qvec = np.asarray(self.index.embedder.embed_query(query), dtype=np.float32)
+        pool: dict[str, Candidate] = {}
+        if mode in ("hybrid", "dense"):
+            dense = self._dense_chunks(qvec, depth, k, filters, filter_strategy)
+            _add(pool, dense, "dense", depth)
+        if mode in ("hybrid", "bm25"):
+            keyword = self._bm25_chunks(query, k, filters, filter_strategy)
+            _add(pool, keyword, "bm25", depth)
+        if not pool:
+            return []
+        self._score_exactly(pool, qvec, query)
+        ranked = self._rank(pool, mode)[:k]
+        return self._documents(ranked, query)
+
+    def similar(self, paper_id: str, k: int = 5) -> list[Document]:
+        """Papers closest to `paper_id` (mean of its chunk vectors), itself excluded."""
+        rows = self.index.catalog.chunks([paper_id])
+        if not rows:
+            return []
+        got = self.index.collection.get(ids=[r.chunk_id for r in rows], include=["embeddings"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        if vectors.size == 0:
+            return []
+        qvec = vectors.mean(axis=0)
+        qvec /= np.linalg.norm(qvec) or 1.0
+        pool: dict[str, Candidate] = {}
+        hits = self._dense_query(qvec, DEPTH + len(rows), None)
+        _add(pool, [(cid, score) for cid, score, _ in hits], "dense", DEPTH)
+        pool.pop(paper_id, None)
+        for cand in pool.values():
+            cand.fused = cand.dense
+            cand.relevance = max(0.0, min(1.0, cand.dense))
+        ranked = sorted(pool.values(), key=lambda c: -c.fused)[:k]
+        return self._documents(ranked, None)
+
+    # --- dense ---------------------------------------------------------------------------
+    def _dense_query(
+        self, qvec: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float, dict[str, Any]]]:
+        collection = self.index.collection
+        total = collection.count()
+        if total == 0:
+            return []
+        result = collection.query(
+            query_embeddings=[qvec.tolist()],
+            n_results=min(n, total),
+            where=where,
+            include=["metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        metadatas = (result["metadatas"] or [[]])[0]
+        # cosine space: distance = 1 - cosine similarity
+        return [
+            (cid, 1.0 - float(dist), dict(meta or {}))
+            for cid, dist, meta in zip(ids, distances, metadatas, strict=True)
+        ]
+
+    def _dense_chunks(
+        self,
+        qvec: np.ndarray,
+        depth: int,
+        k: int,
+        filters: SearchFilters | None,
+        strategy: FilterStrategy,
+    ) -> list[tuple[str, float]]:
+        if filters is None:
+            return [(cid, s) for cid, s, _ in self._dense_query(qvec, depth, None)]
+        if strategy == "where":
+            return self._dense_where(qvec, depth, filters)
+        fetched = self._dense_query(qvec, depth * OVERFETCH, None)
+        kept = [(cid, s) for cid, s, meta in fetched if filters.matches(meta)]
+        exhausted = len(fetched) < depth * OVERFETCH  # we saw every chunk there is
+        if strategy == "post" or exhausted or _papers(kept) >= k:
+            return kept[:depth]
+        return self._dense_where(qvec, depth, filters)
+
+    def _dense_where(
+        self, qvec: np.ndarray, depth: int, filters: SearchFilters
+    ) -> list[tuple[str, float]]:
+        where = filters.chroma_where(filters.matching_orgs(self._paper_table().values()))
+        return [(cid, s) for cid, s, _ in self._dense_query(qvec, depth, where)]
+
+    # --- BM25 ----------------------------------------------------------------------------
+    def _bm25_chunks(
+        self, query: str, k: int, filters: SearchFilters | None, strategy: FilterStrategy
+    ) -> list[tuple[str, float]]:
+        keywords = self.index.keyword_index
+        text = query  # the index's own tokenizer; dropping question words measured worse
+        if filters is None:
+            return keywords.search(text, k=BM25_FETCH)
+        table = self._paper_table()
+        if strategy != "where":
+            found = keywords.search(text, k=BM25_FETCH)
+            kept = [(c, s) for c, s in found if filters.matches(table.get(paper_of(c), {}))]
+            if strategy == "post" or len(found) < BM25_FETCH or _papers(kept) >= k:
+                return kept
+        allowed = {pid for pid, meta in table.items() if filters.matches(meta)}
+        ids = [c for c in keywords.ids if paper_of(c) in allowed]
+        return keywords.search(text, k=BM25_FETCH, allowed=ids) if ids else []
+
+    # --- scoring ---------------------------------------------------------------------------
+    def _score_exactly(self, pool: dict[str, Candidate], qvec: np.ndarray, query: str) -> None:
+        """Give every candidate both scores over ALL its chunks (dense from stored vectors;
+        BM25 from the full BM25 ranking, where an unranked chunk scores 0)."""
+        rows = self.index.catalog.chunks(list(pool))
+        missing = [r.chunk_id for r in rows if r.chunk_id not in pool[r.paper_id].chunk_dense]
+        if missing:
+            got = self.index.collection.get(ids=missing, include=["embeddings"])
+            vectors = np.asarray(got["embeddings"], dtype=np.float32)
+            for cid, vec in zip(got["ids"], vectors, strict=True):
+                pool[paper_of(cid)].chunk_dense[cid] = float(vec @ qvec)
+        for row in rows:
+            pool[row.paper_id].chunk_bm25.setdefault(row.chunk_id, 0.0)
+        for cand in pool.values():
+            cand.dense = max(cand.chunk_dense.values(), default=0.0)
+            cand.bm25 = max(cand.chunk_bm25.values(), default=0.0)
+
+    def _rank(self, pool: dict[str, Candidate], mode: Mode) -> list[Candidate]:
+        if mode == "dense":
+            fused = {pid: c.dense for pid, c in pool.items()}
+        elif mode == "bm25":
+            fused = {pid: c.bm25 for pid, c in pool.items()}
+        else:
+            fused = fusion.fuse(
+                {pid: c.dense for pid, c in pool.items()}, {pid: c.bm25 for pid, c in pool.items()}
+            )
+        for pid, value in fused.items():
+            pool[pid].fused = value
+        return sorted(pool.values(), key=lambda c: (-c.fused, -c.dense, c.paper_id))
+
+    # --- results ---------------------------------------------------------------------------
+    def _documents(self, ranked: Sequence[Candidate], query: str | None) -> list[Document]:
+        papers = self.index.get_papers([c.paper_id for c in ranked])
+        rows = self.index.catalog.chunks([c.paper_id for c in ranked])
+        texts = {r.chunk_id: _chunk_text(r.document) for r in rows}
+        lexical = _LexicalEvidence(self.index, query) if query is not None else None
+        docs = []
+        for cand in ranked:
+            paper = papers.get(cand.paper_id)
+            if paper is None:  # removed between the query and now
+                continue
+            if lexical is not None:
+                cand.relevance = fusion.relevance(
+                    cand.dense, lexical.coverage(paper.title, paper.abstract), lexical.unseen
+                )
+            evidence = _best_chunks(cand, texts)
+            meta = paper.metadata
+            docs.append(
+                Document(
+                    page_content=evidence[0] if evidence else paper.abstract,
+                    metadata={
+                        "paper_id": cand.paper_id,
+                        "title": paper.title,
+                        "score": round(cand.fused, 6),
+                        "relevance": round(cand.relevance, 6),
+                        "dense_score": round(cand.dense, 6),
+                        "bm25_score": round(cand.bm25, 6),
+                        "evidence": evidence,
+                        "abstract": paper.abstract,
+                        "published": meta.get("published"),
+                        "org": meta.get("org"),
+                        "upvotes": meta.get("upvotes"),
+                        "authors_count": meta.get("authors_count"),
+                    },
+                )
+            )
+        return docs
+
+    def _paper_table(self) -> dict[str, dict[str, Any]]:
+        """paper_id -> metadata for every indexed paper; reloaded when the index changes."""
+        key = self.index.keyword_index.signature or ""
+        if key != self._table_key or not self._table:
+            self._table = {pid: doc.metadata for pid, doc in self.index.papers().items()}
+            self._table_key = key
+        return self._table
+
+
+class _LexicalEvidence:
+    """Per-query lexical features for relevance: IDF weights of the question's content words
+    (from the BM25 index's document frequencies) and whether it names something unseen."""
+
+    def __init__(self, index: PaperIndex, query: str):
+        model, documents = _bm25_model(index)
+        vocab: dict[str, int] = getattr(model, "vocab_dict", {}) if model is not None else {}
+        indptr = model.scores["indptr"] if model is not None else None
+
+        def df(token: str) -> int:
+            row = vocab.get(token)
+            return 0 if row is None or indptr is None else int(indptr[row + 1] - indptr[row])
+
+        self.weights = {
+            t: fusion.idf(df(t), max(documents, 1)) for t in dict.fromkeys(content_tokens(query))
+        }
+        self.unseen = fusion.has_unseen_name(
+            query,
+            lambda part: len(part) < 2 or part in _QUERY_STOPSET or df(_STEMMER.stemWord(part)) > 0,
+        )
+
+    def coverage(self, title: str, abstract: str) -> float:
+        return fusion.coverage(self.weights, content_tokens(f"{title}\n{abstract}"))
+
+
+def _bm25_model(index: PaperIndex) -> tuple[Any, int]:
+    """The live bm25s model and its row count. KeywordIndex exposes no document frequencies,
+    so we read them from the loaded model (refreshed by len())."""
+    keywords = index.keyword_index
+    documents = len(keywords)
+    return getattr(keywords, "_model", None), documents
+
+
+def _add(
+    pool: dict[str, Candidate], hits: Sequence[tuple[str, float]], side: str, depth: int
+) -> None:
+    """Group chunk hits by paper and add the first `depth` papers of this retriever."""
+    papers: list[str] = []
+    for chunk_id, score in hits:
+        pid = paper_of(chunk_id)
+        if pid not in pool:
+            if len(papers) >= depth:
+                continue
+            pool[pid] = Candidate(pid)
+        if pid not in papers:
+            papers.append(pid)
+        target = pool[pid].chunk_dense if side == "dense" else pool[pid].chunk_bm25
+        target[chunk_id] = max(score, target.get(chunk_id, score))
+
+
+def _papers(hits: Sequence[tuple[str, float]]) -> int:
+    return len({paper_of(c) for c, _ in hits})
+
+
+def _chunk_text(document: str) -> str:
+    """Stored documents are `title\\nchunk text`; evidence is the chunk text."""
+    return document.split("\n", 1)[1] if "\n" in document else document
+
+
+def _best_chunks(cand: Candidate, texts: dict[str, str]) -> list[str]:
+    """The paper's chunks most related to the query: dense similarity plus BM25 share."""
+    top_bm25 = max(cand.chunk_bm25.values(), default=0.0) or 1.0
+    chunk_ids = set(cand.chunk_dense) | set(cand.chunk_bm25)
+    order = sorted(
+        chunk_ids,
+        key=lambda c: -(cand.chunk_dense.get(c, 0.0) + cand.chunk_bm25.get(c, 0.0) / top_bm25),
+    )
+    return [texts[c] for c in order if c in texts][:EVIDENCE_CHUNKS]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over a PaperIndex: one Document per paper, best first.
+
+    `mode` "dense" / "bm25" give the single-retriever baselines used by `paperchat eval`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    search_engine: PaperSearch
+    k: int = 5
+    filters: SearchFilters | None = None
+    mode: Mode = "hybrid"
+    filter_strategy: FilterStrategy = "auto"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return self.search_engine.search(
+            query, self.k, self.filters, mode=self.mode, filter_strategy=self.filter_strategy
+        )
