@@ -14,24 +14,16 @@ import pytest
 
 BIN = Path(sys.executable).parent / "paperchat"
 
-NEW_DUMP = """new
-
-Get trending papers in your email inbox!
-
-Subscribe
-
-byAK and the research community
-
-Dec 8
-
-Glacier Flow Forecasting with Sparse Satellite Altimetry and Physics-Informed Transformers
-
-We forecast glacier surface velocity from sparse satellite altimetry using a physics-informed transformer that respects ice mass conservation. On 40 Himalayan glaciers it halves the error of kriging baselines.
-
-  • 3 authors
-·
-Nov 30 12
-"""
+NEW_DUMP = (
+    "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
+    "byAK and the research community\n\nDec 8\n\n"
+    "Glacier Flow Forecasting with Sparse Satellite Altimetry and Physics-Informed Transformers"
+    "\n\n"
+    "We forecast glacier surface velocity from sparse satellite altimetry using a physics-informed"
+    " transformer that respects ice mass conservation. On 40 Himalayan glaciers it halves the"
+    " error of kriging baselines.\n\n"
+    "  \u2022 3 authors\n\u00b7\nNov 30 12\n"
+)
 
 
 def run(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
