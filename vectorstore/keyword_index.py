@@ -126,6 +126,18 @@ class KeywordIndex:
                 path.unlink(missing_ok=True)
 
     # --- read ------------------------------------------------------------------------------
+    def document_frequency(self, token: str) -> int:
+        """Chunks holding `token` (already stemmed): the IDF that relevance scoring weighs
+        question words by, read from the live BM25 matrix rather than counted again."""
+        self._refresh()
+        if self._model is None:
+            return 0
+        row = self._model.vocab_dict.get(token)
+        if row is None:
+            return 0
+        indptr = self._model.scores["indptr"]
+        return int(indptr[row + 1] - indptr[row])
+
     def search(
         self, query: str, k: int = 10, allowed: Collection[str] | None = None
     ) -> list[tuple[str, float]]:

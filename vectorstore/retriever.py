@@ -282,13 +282,9 @@ class _LexicalEvidence:
     (from the BM25 index's document frequencies) and whether it names something unseen."""
 
     def __init__(self, index: PaperIndex, query: str):
-        model, documents = _bm25_model(index)
-        vocab: dict[str, int] = getattr(model, "vocab_dict", {}) if model is not None else {}
-        indptr = model.scores["indptr"] if model is not None else None
-
-        def df(token: str) -> int:
-            row = vocab.get(token)
-            return 0 if row is None or indptr is None else int(indptr[row + 1] - indptr[row])
+        keywords = index.keyword_index
+        documents = len(keywords)
+        df = keywords.document_frequency
 
         self.weights = {
             t: fusion.idf(df(t), max(documents, 1)) for t in dict.fromkeys(content_tokens(query))
@@ -300,14 +296,6 @@ class _LexicalEvidence:
 
     def coverage(self, title: str, abstract: str) -> float:
         return fusion.coverage(self.weights, content_tokens(f"{title}\n{abstract}"))
-
-
-def _bm25_model(index: PaperIndex) -> tuple[Any, int]:
-    """The live bm25s model and its row count. KeywordIndex exposes no document frequencies,
-    so we read them from the loaded model (refreshed by len())."""
-    keywords = index.keyword_index
-    documents = len(keywords)
-    return getattr(keywords, "_model", None), documents
 
 
 def _add(
