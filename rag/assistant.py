@@ -122,8 +122,7 @@ class ResearchAssistant:
         index = self.paper_index
         try:
             with index.write_lock(timeout=lock_timeout):
-                if rebuild:
-                    index.rebuild(progress=progress)
+                rebuilt = index.rebuild(progress=progress) if rebuild else None
                 sync = self._sync(good, prune and report.ok, progress)
         except PaperIndexError as exc:
             raise PaperchatError(str(exc)) from exc
@@ -135,7 +134,7 @@ class ResearchAssistant:
         report.papers_updated = sync.updated
         report.papers_unchanged = sync.unchanged
         report.papers_removed = sync.removed
-        report.chunks_embedded = sync.chunks_embedded
+        report.chunks_embedded = sync.chunks_embedded + (rebuilt.chunks_embedded if rebuilt else 0)
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 

