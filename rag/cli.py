@@ -206,7 +206,11 @@ def stats(home: HomeOption = None, as_json: JsonOption = False) -> None:
                 f"papers:          {st.papers}",
                 f"chunks:          {st.chunks}",
                 f"dumps seen:      {len(st.dumps)}",
-                *[f"  - {d.get('name')} (captured {d.get('captured')})" for d in st.dumps],
+                *[
+                    f"  - {d.get('name')} (captured {d.get('captured')}"
+                    + (", inferred)" if d.get("captured_inferred") else ")")
+                    for d in st.dumps
+                ],
                 f"published:       {dates}",
                 f"embedding model: {st.embedding_model} ({st.embedding_dimension} dims)",
                 f"store:           {st.store}",
