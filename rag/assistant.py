@@ -212,16 +212,12 @@ class ResearchAssistant:
 
     def stats(self) -> Stats:
         st = _wrap(self.paper_index.stats)
-        published = sorted(
-            d.metadata["published"]
-            for d in self.paper_index.papers().values()
-            if d.metadata.get("published")
-        )
+        dated = st.published_min and st.published_max
         return Stats(
             papers=st.papers,
             chunks=st.chunks,
             dumps=[_as_dict(r) for r in st.dumps],
-            date_range=(published[0], published[-1]) if published else None,
+            date_range=(st.published_min, st.published_max) if dated else None,
             embedding_model=st.embedding_model,
             embedding_dimension=st.dimension,
             store=st.store,
