@@ -25,6 +25,7 @@ class Scripted:
     hang_seconds: float = 0.0
     pieces: int = 5
     stall_seconds: float = 0.0  # stream the text, then go silent before finishing
+    delay_seconds: float = 0.0  # think this long before answering (a slow but healthy model)
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # names in lower case
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # arrival time, to check concurrency
 
     @property
     def prompt(self) -> str:
@@ -62,6 +64,11 @@ class FakeOpenAIServer:
     def stall(self, text: str, seconds: float) -> None:
         """Stream `text`, then send nothing for `seconds` (a wedged generation)."""
         self._push(Scripted(text=text, stall_seconds=seconds))
+
+    def slow(self, text: str, seconds: float, *, times: int = 1) -> None:
+        """Answer `text` after `seconds`, like a model that takes its time."""
+        for _ in range(times):
+            self._push(Scripted(text=text, delay_seconds=seconds))
 
     def hang(self, seconds: float, *, times: int = 1) -> None:
         for _ in range(times):
@@ -145,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"scripted failure {scripted.status}"
             self._json(scripted.status, _error(message, kind.get(scripted.status, "server_error")))
             return
+        if scripted.delay_seconds:
+            self.fake._stopping.wait(scripted.delay_seconds)
         model = body.get("model", "test-model")
         if body.get("stream"):
             self._stream(model, scripted)
