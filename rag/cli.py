@@ -83,6 +83,8 @@ class ProgressBars:
         bar.total = total
         bar.n = done
         bar.refresh()
+        if done >= total:  # freeze a finished phase so its clock stops while others run
+            bar.close()
 
     def close(self) -> None:
         for bar in self.bars.values():

@@ -35,8 +35,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from vectorstore import fusion
-from vectorstore.keyword_index import tokenize
 from vectorstore.filters import SearchFilters
+from vectorstore.keyword_index import tokenize
 
 if TYPE_CHECKING:
     from vectorstore.paper_index import PaperIndex
