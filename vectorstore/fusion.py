@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -59,51 +58,14 @@ def zscores(scores: Mapping[str, float]) -> dict[str, float]:
     return {key: (value - mean) / spread for key, value in scores.items()}
 
 
-def fuse(
-    dense: Mapping[str, float],
-    keyword: Mapping[str, float],
-    paper_keyword: Mapping[str, float] | None = None,
-) -> dict[str, float]:
+def fuse(dense: Mapping[str, float], keyword: Mapping[str, float]) -> dict[str, float]:
     """Fused score per paper: z(dense) + z(bm25) over the union of candidates.
 
-    With `paper_keyword` (BM25 of the whole title + abstract), the lexical term is the mean of
-    z(best-chunk BM25) and z(paper BM25): the lexical side keeps its weight, but question words
-    that fall into different chunks of one paper are counted together.
     Both mappings must cover the same candidates (missing ones count as score 0)."""
     keys = list(dict.fromkeys([*dense, *keyword]))
     zd = zscores({key: dense.get(key, 0.0) for key in keys})
     zb = zscores({key: keyword.get(key, 0.0) for key in keys})
-    if paper_keyword is not None:
-        zp = zscores({key: paper_keyword.get(key, 0.0) for key in keys})
-        zb = {key: 0.5 * (zb[key] + zp[key]) for key in keys}
     return {key: zd[key] + zb[key] for key in keys}
-
-
-def bm25(
-    query_tokens: Sequence[str],
-    documents: Mapping[str, Sequence[str]],
-    idf_of: Callable[[str], float],
-    k1: float = 1.5,
-    b: float = 0.75,
-) -> dict[str, float]:
-    """Okapi BM25 (bm25s' defaults) of tokenised `documents` for the query's tokens.
-
-    IDF comes from `idf_of` (the chunk index's document frequencies); document length is
-    normalised by the mean length of the given documents (the candidate papers)."""
-    if not documents:
-        return {}
-    terms = {t: idf_of(t) for t in dict.fromkeys(query_tokens)}
-    average = sum(len(tokens) for tokens in documents.values()) / len(documents) or 1.0
-    scores = {}
-    for key, tokens in documents.items():
-        counts = Counter(tokens)
-        norm = k1 * (1.0 - b + b * len(tokens) / average)
-        scores[key] = sum(
-            weight * counts[t] * (k1 + 1.0) / (counts[t] + norm)
-            for t, weight in terms.items()
-            if counts[t]
-        )
-    return scores
 
 
 def names_in(question: str) -> list[str]:

@@ -7,8 +7,6 @@ One query does:
    retrievers' top papers as candidates;
 4. score every candidate exactly by BOTH retrievers (chunks the other retriever did not fetch
    are scored from their stored vectors / BM25), so the fusion never guesses a missing score;
-   hybrid search also scores each candidate's whole title + abstract with BM25 (paper level),
-   since a question's words often fall into different chunks of the right paper;
 5. rank by standardised score fusion and attach a calibrated `relevance` (vectorstore.fusion);
 6. return one LangChain Document per paper, best first.
 
@@ -36,7 +34,6 @@ from pydantic import ConfigDict
 
 from vectorstore import fusion
 from vectorstore.filters import SearchFilters
-from vectorstore.keyword_index import tokenize
 
 if TYPE_CHECKING:
     from vectorstore.paper_index import PaperIndex
@@ -48,7 +45,6 @@ DEPTH = 100  # chunks fetched from each retriever, and papers taken from each in
 OVERFETCH = 5  # with filters: unfiltered chunks fetched per chunk wanted, before falling back
 BM25_FETCH = 1000  # BM25 chunks scored per query (all of them on small indexes)
 EVIDENCE_CHUNKS = 2
-PAPER_TOKEN_CACHE = 20_000  # tokenised title + abstract kept per index generation
 _STEMMER = Stemmer.Stemmer("english")
 # Question words ("what", "which", "does") are not content: drop them from lexical evidence.
 _QUERY_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
@@ -74,7 +70,6 @@ class Candidate:
     paper_id: str
     dense: float = 0.0
     bm25: float = 0.0
-    paper_bm25: float = 0.0
     chunk_dense: dict[str, float] = field(default_factory=dict)
     chunk_bm25: dict[str, float] = field(default_factory=dict)
     fused: float = 0.0
@@ -88,8 +83,6 @@ class PaperSearch:
         self.index = index
         self._table_key: str | None = None
         self._table: dict[str, dict[str, Any]] = {}
-        self._tokens_key: str | None = None
-        self._paper_tokens: dict[str, list[str]] = {}
 
     # --- public --------------------------------------------------------------------------
     def search(
@@ -117,8 +110,6 @@ class PaperSearch:
         if not pool:
             return []
         self._score_exactly(pool, qvec, query)
-        if mode == "hybrid":
-            self._score_papers(pool, query)
         ranked = self._rank(pool, mode)[:k]
         return self._documents(ranked, query)
 
@@ -226,28 +217,6 @@ class PaperSearch:
             cand.dense = max(cand.chunk_dense.values(), default=0.0)
             cand.bm25 = max(cand.chunk_bm25.values(), default=0.0)
 
-    def _score_papers(self, pool: dict[str, Candidate], query: str) -> None:
-        """Paper-level BM25 over each candidate's title + abstract (IDF from the chunk index)."""
-        keywords = self.index.keyword_index
-        key = keywords.signature or ""
-        if key != self._tokens_key or len(self._paper_tokens) > PAPER_TOKEN_CACHE:
-            self._paper_tokens, self._tokens_key = {}, key
-        missing = [pid for pid in pool if pid not in self._paper_tokens]
-        if missing:
-            papers = self.index.get_papers(missing)
-            found = list(papers.values())
-            texts = [f"{paper.title}\n{paper.abstract}" for paper in found]
-            for pid, tokens in zip(papers, tokenize(texts), strict=True):
-                self._paper_tokens[pid] = tokens
-        documents = max(len(keywords), 1)
-        scores = fusion.bm25(
-            tokenize([query])[0],
-            {pid: self._paper_tokens[pid] for pid in pool if pid in self._paper_tokens},
-            lambda token: fusion.idf(keywords.document_frequency(token), documents),
-        )
-        for pid, cand in pool.items():
-            cand.paper_bm25 = scores.get(pid, 0.0)
-
     def _rank(self, pool: dict[str, Candidate], mode: Mode) -> list[Candidate]:
         if mode == "dense":
             fused = {pid: c.dense for pid, c in pool.items()}
@@ -255,9 +224,7 @@ class PaperSearch:
             fused = {pid: c.bm25 for pid, c in pool.items()}
         else:
             fused = fusion.fuse(
-                {pid: c.dense for pid, c in pool.items()},
-                {pid: c.bm25 for pid, c in pool.items()},
-                {pid: c.paper_bm25 for pid, c in pool.items()},
+                {pid: c.dense for pid, c in pool.items()}, {pid: c.bm25 for pid, c in pool.items()}
             )
         for pid, value in fused.items():
             pool[pid].fused = value
