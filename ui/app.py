@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import InputError, PaperchatError
+from rag.followup import assistant_turn
 from rag.models import Answer, PaperHit
 from rag.settings import Settings
 from ui import render
@@ -118,7 +119,7 @@ class ChatHandler:
         chat[-1] = {"role": "assistant", "content": render.answer_message(answer, prefix, mode)}
         history += [
             {"role": "user", "content": question},
-            {"role": "assistant", "content": answer.text},
+            assistant_turn(answer),  # keeps "[n] Title" lines so "the second one" resolves
         ]
         yield chat, history, render.sources_panel(answer), ""
 
