@@ -3,13 +3,17 @@
 Used only when the user configured one (OPENAI_API_KEY and/or OPENAI_BASE_URL). Local servers
 (Ollama, vLLM, llama.cpp server, LM Studio) need no key, so a placeholder key is sent when
 only a base URL is given. Every failure of the server or the network becomes `LLMError`,
-whose message says what failed and what to check, so callers never see an SDK traceback.
+whose message says what failed and what to check, so callers never see an SDK traceback; and
+it comes quickly: a server's Retry-After is obeyed only up to PAPERCHAT_LLM_RETRY_MAX_WAIT
+seconds, so a rate-limited retry cannot keep the user waiting a minute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import Any
 
 import openai
 from langchain_openai import ChatOpenAI
@@ -24,11 +28,26 @@ NO_KEY_PLACEHOLDER = "not-needed"
 
 
 def make_chat_model(settings: Settings) -> ChatOpenAI:
-    """A streaming ChatOpenAI on the chat-completions API, with the user's timeout and retries."""
+    """A streaming ChatOpenAI on the chat-completions API, with the user's timeout and retries.
+
+    Its HTTP clients lower a server's Retry-After to `llm_retry_max_wait` before the openai SDK
+    reads it: the SDK otherwise sleeps whatever the server asks (up to 2 minutes) between
+    retries. The SDK still sends `timeout` with every request, so the clients' own default
+    timeout never applies.
+    """
     if settings.openai_api_key is not None:
         api_key = settings.openai_api_key.get_secret_value()
     else:
         api_key = NO_KEY_PLACEHOLDER
+    max_wait = settings.llm_retry_max_wait
+
+    # httpx event hooks; the response is httpx's (openai<3) or httpx2's (openai>=3).
+    def cap(response: Any) -> None:
+        cap_retry_after(response.headers, max_wait)
+
+    async def acap(response: Any) -> None:
+        cap_retry_after(response.headers, max_wait)
+
     return ChatOpenAI(
         model=settings.llm_model,
         api_key=api_key,
@@ -39,7 +58,29 @@ def make_chat_model(settings: Settings) -> ChatOpenAI:
         streaming=True,
         # Local servers speak chat completions, not OpenAI's newer Responses API.
         use_responses_api=False,
+        http_client=openai.DefaultHttpxClient(event_hooks={"response": [cap]}),
+        http_async_client=openai.DefaultAsyncHttpxClient(event_hooks={"response": [acap]}),
     )
+
+
+def cap_retry_after(headers: MutableMapping[str, str], max_wait: float) -> None:
+    """Rewrite the Retry-After headers of a response to ask for at most `max_wait` seconds.
+
+    Read like the openai SDK reads them (`retry-after-ms` first, then `retry-after` in seconds).
+    A wait that is not a number (an HTTP date) is capped too; shorter waits are left alone.
+    """
+    if "retry-after-ms" not in headers and "retry-after" not in headers:
+        return
+    asked = math.inf
+    for name, seconds in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            asked = float(headers[name]) * seconds
+            break
+        except (KeyError, ValueError):
+            continue
+    if not asked <= max_wait:  # also true for NaN
+        headers["retry-after-ms"] = f"{max_wait * 1000:g}"
+        headers["retry-after"] = f"{max_wait:g}"
 
 
 @contextmanager

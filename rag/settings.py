@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.1
     llm_timeout: float = Field(default=60.0, description="Seconds per LLM request.")
     llm_max_retries: int = 1
+    llm_retry_max_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description="Most seconds one retry waits when the server sends Retry-After (e.g. 60 on "
+        "HTTP 429); caps it so a rate-limited LLM fails fast instead of hanging.",
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY")
     )

@@ -26,6 +26,7 @@ class Scripted:
     pieces: int = 5
     stall_seconds: float = 0.0  # stream the text, then go silent before finishing
     delay_seconds: float = 0.0  # think this long before answering (a slow but healthy model)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with an error status
 
 
 @dataclass
@@ -57,9 +58,10 @@ class FakeOpenAIServer:
     def reply(self, text: str, *, pieces: int = 5) -> None:
         self._push(Scripted(text=text, pieces=pieces))
 
-    def fail(self, status: int, *, times: int = 1) -> None:
+    def fail(self, status: int, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        """Answer `status` with an OpenAI error body, and `headers` (e.g. Retry-After)."""
         for _ in range(times):
-            self._push(Scripted(status=status))
+            self._push(Scripted(status=status, headers=dict(headers or {})))
 
     def stall(self, text: str, seconds: float) -> None:
         """Stream `text`, then send nothing for `seconds` (a wedged generation)."""
@@ -150,7 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted.status != 200:
             kind = {429: "rate_limit_exceeded", 401: "invalid_api_key", 404: "model_not_found"}
             message = f"scripted failure {scripted.status}"
-            self._json(scripted.status, _error(message, kind.get(scripted.status, "server_error")))
+            error = _error(message, kind.get(scripted.status, "server_error"))
+            self._json(scripted.status, error, scripted.headers)
             return
         if scripted.delay_seconds:
             self.fake._stopping.wait(scripted.delay_seconds)
@@ -160,11 +163,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, _completion(model, scripted.text))
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

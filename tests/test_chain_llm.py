@@ -10,6 +10,7 @@ import pytest
 
 from rag.chain import ABSTAIN_MESSAGE, build_chain, stream_answer
 from rag.errors import LLMError, PaperchatError
+from rag.llm import cap_retry_after
 from rag.models import Answer
 from rag.settings import Settings
 
@@ -192,6 +193,43 @@ def test_http_failures_give_llm_error_quickly(
     assert seconds < 5
     retried = status in (500, 429)  # the SDK retries these, and not 401/404
     assert len(openai_server.requests) == (2 if retried else 1)
+
+
+@pytest.mark.parametrize("retry_after", [{"Retry-After": "60"}, {"retry-after-ms": "60000"}])
+def test_rate_limit_retry_after_is_capped(
+    tmp_path, openai_server, sources, recording_search, embedder, retry_after
+) -> None:
+    """A 429 asking for a minute's wait is retried after llm_retry_max_wait, not a minute."""
+    settings = llm_settings(
+        tmp_path, openai_server.base_url, llm_max_retries=1, llm_retry_max_wait=0.5
+    )
+    chain = build_chain(recording_search(sources), settings, embedder)
+    openai_server.fail(429, times=2, headers=retry_after)
+
+    error, seconds = elapsed(lambda: list(stream_answer(chain, {"question": "Lookahead?"})))
+
+    assert "rate-limiting" in str(error) and "2 attempts" in str(error)
+    assert seconds < 10
+    assert len(openai_server.requests) == 2  # the retry still happens
+    first, retry = (request.at for request in openai_server.requests)
+    assert 0.4 < retry - first < 5  # it waited the capped 0.5 s
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "60"}, {"retry-after": "5", "retry-after-ms": "5000"}),
+        ({"retry-after-ms": "60000"}, {"retry-after": "5", "retry-after-ms": "5000"}),
+        ({"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"}, {"retry-after-ms": "5000"}),
+        ({"retry-after": "2"}, {"retry-after": "2"}),  # short waits are obeyed as sent
+        ({"retry-after-ms": "300", "retry-after": "60"}, {"retry-after-ms": "300"}),
+        ({"content-type": "application/json"}, {"content-type": "application/json"}),
+    ],
+)
+def test_cap_retry_after_rewrites_only_long_waits(headers, expected) -> None:
+    cap_retry_after(headers, 5.0)
+    assert expected.items() <= headers.items()
+    assert ("retry-after-ms" in headers) == ("retry-after-ms" in expected)
 
 
 def test_timeout_gives_llm_error_quickly(
