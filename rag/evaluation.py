@@ -240,7 +240,8 @@ def run_eval(
 
 def format_report(report: EvalReport) -> str:
     """A plain-text table: one row per system and kind, then abstention."""
-    header = f"{'system':8} {'kind':36} {'n':>3} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6}"
+    w = max([8, *(len(name) for name in report.systems)])
+    header = f"{'system':{w}} {'kind':36} {'n':>3} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6}"
     lines = [
         f"{report.questions} questions from {report.questions_file} (k_max={report.k_max})",
         "",
@@ -251,14 +252,14 @@ def format_report(report: EvalReport) -> str:
         rows = [("all answerable", system.overall), *system.per_kind.items()]
         for kind, m in rows:
             lines.append(
-                f"{name:8} {kind:36} {m.questions:>3} {m.recall_at_1:>6.3f} {m.recall_at_5:>6.3f}"
+                f"{name:{w}} {kind:36} {m.questions:>3} {m.recall_at_1:>6.3f} {m.recall_at_5:>6.3f}"
                 f" {m.recall_at_10:>6.3f} {m.mrr:>6.3f}"
             )
     lines.append("")
     for name, system in report.systems.items():
         a = system.abstention
         lines.append(
-            f"{name:8} abstention on out-of-scope: {a.abstained_out_of_scope}/{a.out_of_scope}"
+            f"{name:{w}} abstention on out-of-scope: {a.abstained_out_of_scope}/{a.out_of_scope}"
             f" = {system.abstention_accuracy:.3f}; false abstention on the others:"
             f" {a.abstained_in_scope}/{a.in_scope} = {system.false_abstention_rate:.3f}"
         )

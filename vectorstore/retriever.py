@@ -58,9 +58,18 @@ def paper_of(chunk_id: str) -> str:
 
 def content_tokens(text: str) -> list[str]:
     """Lower-cased, stemmed content words, as BM25 sees them (without question words)."""
+    return content_tokens_of([text])[0]
+
+
+def content_tokens_of(texts: Sequence[str]) -> list[list[str]]:
+    """`content_tokens` of many texts in one tokenizer call."""
     return bm25s.tokenize(
-        [text], stopwords=_QUERY_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False
-    )[0]
+        list(texts),
+        stopwords=_QUERY_STOPWORDS,
+        stemmer=_STEMMER,
+        return_ids=False,
+        show_progress=False,
+    )
 
 
 @dataclass
@@ -72,6 +81,7 @@ class Candidate:
     bm25: float = 0.0
     chunk_dense: dict[str, float] = field(default_factory=dict)
     chunk_bm25: dict[str, float] = field(default_factory=dict)
+    coverage: float = 0.0
     fused: float = 0.0
     relevance: float = 0.0
 
@@ -109,9 +119,10 @@ class PaperSearch:
             _add(pool, keyword, "bm25", depth)
         if not pool:
             return []
-        self._score_exactly(pool, qvec, query)
+        lexical = _LexicalEvidence(self.index, query)
+        self._score_exactly(pool, qvec, lexical)
         ranked = self._rank(pool, mode)[:k]
-        return self._documents(ranked, query)
+        return self._documents(ranked, lexical)
 
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
         """Papers closest to `paper_id` (mean of its chunk vectors), itself excluded."""
@@ -201,9 +212,11 @@ class PaperSearch:
         return keywords.search(text, k=BM25_FETCH, allowed=ids) if ids else []
 
     # --- scoring ---------------------------------------------------------------------------
-    def _score_exactly(self, pool: dict[str, Candidate], qvec: np.ndarray, query: str) -> None:
-        """Give every candidate both scores over ALL its chunks (dense from stored vectors;
-        BM25 from the full BM25 ranking, where an unranked chunk scores 0)."""
+    def _score_exactly(
+        self, pool: dict[str, Candidate], qvec: np.ndarray, lexical: _LexicalEvidence
+    ) -> None:
+        """Give every candidate all three scores over ALL its chunks: dense from stored vectors,
+        BM25 from the full BM25 ranking (an unranked chunk scores 0), coverage from its text."""
         rows = self.index.catalog.chunks(list(pool))
         missing = [r.chunk_id for r in rows if r.chunk_id not in pool[r.paper_id].chunk_dense]
         if missing:
@@ -213,7 +226,11 @@ class PaperSearch:
                 pool[paper_of(cid)].chunk_dense[cid] = float(vec @ qvec)
         for row in rows:
             pool[row.paper_id].chunk_bm25.setdefault(row.chunk_id, 0.0)
+        words: dict[str, set[str]] = {}
+        for row, tokens in zip(rows, content_tokens_of([r.document for r in rows]), strict=True):
+            words.setdefault(row.paper_id, set()).update(tokens)
         for cand in pool.values():
+            cand.coverage = lexical.coverage(words.get(cand.paper_id, set()))
             cand.dense = max(cand.chunk_dense.values(), default=0.0)
             cand.bm25 = max(cand.chunk_bm25.values(), default=0.0)
 
@@ -224,27 +241,28 @@ class PaperSearch:
             fused = {pid: c.bm25 for pid, c in pool.items()}
         else:
             fused = fusion.fuse(
-                {pid: c.dense for pid, c in pool.items()}, {pid: c.bm25 for pid, c in pool.items()}
+                {pid: c.dense for pid, c in pool.items()},
+                {pid: c.bm25 for pid, c in pool.items()},
+                {pid: c.coverage for pid, c in pool.items()},
             )
         for pid, value in fused.items():
             pool[pid].fused = value
         return sorted(pool.values(), key=lambda c: (-c.fused, -c.dense, c.paper_id))
 
     # --- results ---------------------------------------------------------------------------
-    def _documents(self, ranked: Sequence[Candidate], query: str | None) -> list[Document]:
+    def _documents(
+        self, ranked: Sequence[Candidate], lexical: _LexicalEvidence | None
+    ) -> list[Document]:
         papers = self.index.get_papers([c.paper_id for c in ranked])
         rows = self.index.catalog.chunks([c.paper_id for c in ranked])
         texts = {r.chunk_id: _chunk_text(r.document) for r in rows}
-        lexical = _LexicalEvidence(self.index, query) if query is not None else None
         docs = []
         for cand in ranked:
             paper = papers.get(cand.paper_id)
             if paper is None:  # removed between the query and now
                 continue
             if lexical is not None:
-                cand.relevance = fusion.relevance(
-                    cand.dense, lexical.coverage(paper.title, paper.abstract), lexical.unseen
-                )
+                cand.relevance = fusion.relevance(cand.dense, cand.coverage, lexical.unseen)
             evidence = _best_chunks(cand, texts)
             meta = paper.metadata
             docs.append(
@@ -257,6 +275,8 @@ class PaperSearch:
                         "relevance": round(cand.relevance, 6),
                         "dense_score": round(cand.dense, 6),
                         "bm25_score": round(cand.bm25, 6),
+                        "coverage": round(cand.coverage, 6),
+                        "unseen_name": bool(lexical is not None and lexical.unseen),
                         "evidence": evidence,
                         "abstract": paper.abstract,
                         "published": meta.get("published"),
@@ -294,8 +314,8 @@ class _LexicalEvidence:
             lambda part: len(part) < 2 or part in _QUERY_STOPSET or df(_STEMMER.stemWord(part)) > 0,
         )
 
-    def coverage(self, title: str, abstract: str) -> float:
-        return fusion.coverage(self.weights, content_tokens(f"{title}\n{abstract}"))
+    def coverage(self, paper_words: set[str]) -> float:
+        return fusion.coverage(self.weights, paper_words)
 
 
 def _add(

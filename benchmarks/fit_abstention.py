@@ -1,0 +1,120 @@
+"""Refit and cross-validate the abstention relevance (vectorstore.fusion.relevance).
+
+Searches every question of the given sets on an index, takes the features of the best hit
+(cosine, coverage, unseen name), fits a logistic regression "answerable vs out-of-scope", and
+prints its coefficients as the `evidence` weights and midpoint of fusion.py, the in-sample and
+10-fold cross-validated abstention, and the same for the formula in use now.
+
+    python benchmarks/fit_abstention.py --home ~/.paperchat            # sample dumps indexed
+    python benchmarks/fit_abstention.py --home DIR --questions more.jsonl
+
+The default question sets are the dev questions and benchmarks/questions/*.jsonl. Use an index
+of the sample dumps only: with distractors indexed, "out-of-scope" questions may be answered
+by a distractor that really covers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETS = [
+    ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
+    *sorted((ROOT / "benchmarks" / "questions").glob("*.jsonl")),
+]
+FOLDS = 10
+
+
+def features(home: Path, files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """One row per question: best hit's cosine, coverage, unseen-name flag; label answerable."""
+    from rag.assistant import ResearchAssistant
+    from rag.evaluation import OUT_OF_SCOPE, load_questions
+    from rag.settings import Settings
+
+    search = ResearchAssistant(Settings(home=home)).paper_index.searcher
+    rows, labels = [], []
+    for path in files:
+        for q in load_questions(path):
+            hits = search.search(q.question, 10)
+            best = max((h.metadata for h in hits), key=lambda m: m["relevance"])
+            rows.append([best["dense_score"], best["coverage"], float(best["unseen_name"])])
+            labels.append(float(q.kind != OUT_OF_SCOPE))
+    return np.array(rows), np.array(labels)
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 5000, l2: float = 1e-3) -> np.ndarray:
+    """Logistic regression by gradient descent on standardised features; returns raw weights."""
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    z = (x - mean) / std
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        err = 1 / (1 + np.exp(-(z @ w + b))) - y
+        w -= 0.5 * (z.T @ err / len(y) + l2 * w)
+        b -= 0.5 * err.mean()
+    raw = w / std
+    return np.append(raw, b - (raw * mean).sum())
+
+
+def abstention(coef: np.ndarray, x: np.ndarray, y: np.ndarray) -> str:
+    abstain = x @ coef[:-1] + coef[-1] < 0
+    oos, ans = y == 0, y == 1
+    return (
+        f"out-of-scope abstention {(abstain & oos).sum()}/{oos.sum()}, "
+        f"false abstention {(abstain & ans).sum()}/{ans.sum()}"
+    )
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray, seed: int) -> str:
+    order = np.random.default_rng(seed).permutation(len(y))
+    abstain = np.zeros(len(y), dtype=bool)
+    for fold in range(FOLDS):
+        test = order[fold::FOLDS]
+        train = np.setdiff1d(order, test)
+        coef = fit(x[train], y[train])
+        abstain[test] = x[test] @ coef[:-1] + coef[-1] < 0
+    oos, ans = y == 0, y == 1
+    return (
+        f"out-of-scope abstention {(abstain & oos).sum()}/{oos.sum()}, "
+        f"false abstention {(abstain & ans).sum()}/{ans.sum()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, required=True, help="index of the sample dumps")
+    parser.add_argument("--questions", type=Path, action="append", default=[])
+    args = parser.parse_args()
+    from vectorstore import fusion
+
+    x, y = features(args.home, [*DEFAULT_SETS, *args.questions])
+    coef = fit(x, y)
+    cos = coef[0]
+    print(f"{len(y)} questions ({int((y == 0).sum())} out-of-scope)")
+    print(
+        f"fit: evidence = cosine + {coef[1] / cos:.3f} * coverage - {-coef[2] / cos:.3f} * unseen;"
+        f" midpoint {-coef[3] / cos:.3f}, scale {1 / cos:.3f}"
+    )
+    print(f"  in-sample: {abstention(coef, x, y)}")
+    for seed in range(3):
+        print(f"  {FOLDS}-fold cross-validated (seed {seed}): {cross_validated(x, y, seed)}")
+    scale = fusion.EVIDENCE_SCALE
+    current = np.array(
+        [
+            fusion.COSINE_WEIGHT / scale,
+            fusion.COVERAGE_WEIGHT / scale,
+            -fusion.UNSEEN_NAME_PENALTY / scale,
+            -fusion.EVIDENCE_MIDPOINT / scale,
+        ]
+    )
+    print(f"formula in use: {abstention(current, x, y)}")
+
+
+if __name__ == "__main__":
+    main()
