@@ -9,7 +9,7 @@ How the threshold was chosen: the relevance formula is a logistic fit to 133 que
 sample index (the 30 dev questions plus the 103 probes in benchmarks/questions, written for
 this: answerable paraphrase, detail and keyword questions, and out-of-scope ones including
 made-up benchmark and method names in the same domain as the sample dumps). 10-fold
-cross-validation: out-of-scope abstention 27/29 and false abstention 2-3/104 on held-out folds.
+cross-validation: out-of-scope abstention 27/29 and false abstention 1-2/104 on held-out folds.
 A first fit on 58 probes alone looked perfect on them and on dev, yet falsely abstained on 8 of
 45 harder paraphrases written later: hence the larger set and the cross-validation.
 A threshold is not re-fitted per question set: `Settings.abstain_threshold` overrides it.
