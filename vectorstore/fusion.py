@@ -34,9 +34,9 @@ answerable, 25 out-of-scope incl. made-up names; 45 hard paraphrase/detail quest
 the paper's own words). benchmarks/fit_abstention.py prints the fit (coverage 0.34, unseen 0.06,
 midpoint 0.555, scale 0.034) and its 10-fold cross-validation: out-of-scope abstention 27/29,
 false abstention 1-2/104. The constants here are round values on the same plateau: in-sample
-they abstain exactly like the fit (27/29, 1/104). relevance 0.5 is the decision boundary. An earlier fit on the 58 mixed
-probes alone (midpoint 0.69) falsely abstained on 8 of the 45 hard paraphrases, which is why
-those were written and added.
+they abstain exactly like the fit (27/29, 1/104). relevance 0.5 is the decision boundary. An
+earlier fit on the 58 mixed probes alone (midpoint 0.69) falsely abstained on 8 of the 45 hard
+paraphrases, which is why those were written and added.
 """
 
 from __future__ import annotations
