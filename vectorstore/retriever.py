@@ -6,8 +6,10 @@ One query does:
 3. group chunks by paper (a paper scores its best chunk) and take the union of both
    retrievers' top papers as candidates;
 4. score every candidate exactly by BOTH retrievers (chunks the other retriever did not fetch
-   are scored from their stored vectors / BM25), so the fusion never guesses a missing score;
-5. rank by standardised score fusion and attach a calibrated `relevance` (vectorstore.fusion);
+   are scored from their stored vectors / BM25), so the fusion never guesses a missing score,
+   and by its coverage of the question's words (title and all chunks);
+5. rank by standardised fusion of the three scores and attach a calibrated `relevance`
+   (vectorstore.fusion);
 6. return one LangChain Document per paper, best first.
 
 Filters: Chroma's `where` pre-filter costs 110-200 ms at 100k vectors against ~8 ms unfiltered,
