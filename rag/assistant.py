@@ -78,6 +78,7 @@ class ResearchAssistant:
             s.home,
             embedder=self.embedder,
             chroma_url=s.chroma_url,
+            chroma_timeout=s.chroma_timeout,
             collection=s.collection,
             chunk_tokens=s.chunk_tokens,
             chunk_overlap_tokens=s.chunk_overlap_tokens,

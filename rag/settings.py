@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, description="Chroma server URL (http://host:port); default: embedded."
     )
+    chroma_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a Chroma server may take to answer one request before the command "
+        "fails with an error instead of hanging (a frozen or overloaded server).",
+    )
     collection: str = "papers"
 
     # --- embeddings ----------------------------------------------------------------------

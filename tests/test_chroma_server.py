@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,6 +21,7 @@ from vectorstore.errors import StoreUnavailable
 from vectorstore.paper_index import PaperIndex
 
 CHROMA = Path(sys.executable).with_name("chroma")
+PAPERCHAT = Path(sys.executable).with_name("paperchat")
 
 
 def free_port() -> int:
@@ -26,12 +30,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def chroma_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, subprocess.Popen]]:
+@contextmanager
+def running_chroma(data: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`chroma run` on a free loopback port: (url, process), stopped on exit."""
     port = free_port()
-    data = tmp_path_factory.mktemp("chroma_server")
     proc = subprocess.Popen(
         [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -51,12 +53,40 @@ def chroma_server(
             time.sleep(0.2)
         yield url, proc
     finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)  # harmless unless a test left it frozen
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def chroma_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """One server for the module; `test_sync_and_query_through_a_chroma_server` stops it."""
+    with running_chroma(tmp_path_factory.mktemp("chroma_server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def freezable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A second server (about 1.5 s to start) that tests may freeze: (url, pid)."""
+    with running_chroma(tmp_path_factory.mktemp("freezable_server")) as (url, proc):
+        yield url, proc.pid
+
+
+@contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """The server process stopped (SIGSTOP): it keeps accepting connections, never answers."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def papers() -> list[PaperDoc]:
@@ -112,3 +142,57 @@ def test_nothing_listening_is_store_unavailable_quickly(tmp_path: Path, embedder
         PaperIndex(tmp_path, embedder=embedder, chroma_url=url)
     assert time.monotonic() - started < 10
     assert url in str(err.value) and "PAPERCHAT_CHROMA_URL" in str(err.value)
+
+
+@pytest.mark.timeout(60)  # without a request timeout, a frozen server hangs the test
+def test_a_frozen_server_fails_search_and_sync_within_the_timeout(
+    freezable_server: tuple[str, int], tmp_path: Path, embedder: Embedder
+) -> None:
+    url, pid = freezable_server
+    index = PaperIndex(tmp_path, embedder=embedder, chroma_url=url, chroma_timeout=1.0)
+    index.sync(papers())
+    question = "faster LLM inference by drafting tokens"
+    assert index.search(question, k=1)[0].metadata["paper_id"] == "psrv1"
+
+    with frozen(pid):
+        # Search: the retriever queries the Chroma collection directly.
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable) as err:
+            index.search(question, k=1)
+        assert time.monotonic() - started < 5
+        assert f"The Chroma server at {url} did not answer within 1 s" in str(err.value)
+        assert "PAPERCHAT_CHROMA_TIMEOUT" in str(err.value)
+
+        # Indexing: writes go through ChromaStore.
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="did not answer within 1 s"):
+            index.sync([*papers(), PaperDoc("psrv9", "Late paper", "Arrives while frozen.")])
+        assert time.monotonic() - started < 5
+
+    # Thawed, the same client works again.
+    assert index.search(question, k=1)[0].metadata["paper_id"] == "psrv1"
+
+
+@pytest.mark.timeout(60)
+def test_cli_reports_a_frozen_server_as_one_error_line(
+    freezable_server: tuple[str, int], tmp_path: Path
+) -> None:
+    url, pid = freezable_server
+    env = {
+        **os.environ,
+        "PAPERCHAT_HOME": str(tmp_path),
+        "PAPERCHAT_CHROMA_URL": url,
+        "PAPERCHAT_CHROMA_TIMEOUT": "2",
+    }
+    with frozen(pid):
+        done = subprocess.run(
+            [str(PAPERCHAT), "ask", "what is speculative decoding?"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: The Chroma server at {url} did not answer within 2 s")
+    assert "PAPERCHAT_CHROMA_TIMEOUT" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from rag.settings import Settings
 
@@ -14,6 +15,7 @@ def test_defaults_are_zero_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     s = Settings()
     assert s.home == Path("~/.paperchat").expanduser()
     assert s.chroma_url is None
+    assert s.chroma_timeout == 30.0
     assert s.embedding_model == "all-MiniLM-L6-v2"
     assert not s.llm_configured
 
@@ -51,3 +53,11 @@ def test_openai_sdk_variables_switch_on_the_llm(monkeypatch: pytest.MonkeyPatch)
 def test_home_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert Settings(home="~/data").home == tmp_path / "data"
+
+
+def test_chroma_timeout_from_environment_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERCHAT_CHROMA_TIMEOUT", "2.5")
+    assert Settings().chroma_timeout == 2.5
+    monkeypatch.setenv("PAPERCHAT_CHROMA_TIMEOUT", "0")
+    with pytest.raises(ValidationError, match="chroma_timeout"):
+        Settings()

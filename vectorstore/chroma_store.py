@@ -1,8 +1,9 @@
 """The Chroma side of the index: connect (embedded or server), open the collection, move chunks.
 
 Embedded mode uses `PersistentClient(<home>/chroma)`; a `chroma_url` (http://host:port) switches to
-`HttpClient`. The collection uses cosine space and records the embedding model and dimension in
-its metadata, because vectors from two models must never be mixed in one collection.
+`HttpClient`, every request of which is bounded by a timeout (see `connect`). The collection uses
+cosine space and records the embedding model and dimension in its metadata, because vectors from
+two models must never be mixed in one collection.
 Chroma never embeds anything itself (embedding_function=None): vectors always come from our
 Embedder, so Chroma never tries to download its own default model.
 """
@@ -28,14 +29,21 @@ MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
 SCAN_PAGE = 5000
 WRITE_BATCH = 1000
-CONNECT_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0  # most seconds to open a TCP connection to the server
+DEFAULT_TIMEOUT = 30.0  # seconds the server may stay silent in one request (chroma_timeout)
 
 
 def _settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
-def _server_down(url: str, exc: Exception) -> StoreUnavailable:
+def _server_down(url: str, exc: Exception, timeout: float | None = None) -> StoreUnavailable:
+    if isinstance(exc, httpx.TimeoutException) and timeout is not None:
+        return StoreUnavailable(
+            f"The Chroma server at {url} did not answer within {timeout:g} s "
+            f"({type(exc).__name__}: {exc}): it may be overloaded or frozen. Check the server, "
+            f"or raise PAPERCHAT_CHROMA_TIMEOUT (seconds) if it is only slow."
+        )
     return StoreUnavailable(
         f"Cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc}). Start it "
         f"(`chroma run --path DIR --port PORT`) or unset PAPERCHAT_CHROMA_URL to use the "
@@ -43,8 +51,36 @@ def _server_down(url: str, exc: Exception) -> StoreUnavailable:
     )
 
 
-def connect(home: Path, chroma_url: str | None = None) -> tuple[ClientAPI, str]:
-    """A Chroma client and a human-readable location (path or URL)."""
+def _http_timeout(timeout: float) -> httpx.Timeout:
+    return httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+
+
+def _bound_requests(client: ClientAPI, timeout: float) -> None:
+    """Give the HttpClient's requests a timeout: chromadb creates its httpx session with
+    `timeout=None`, so a server that accepts connections and then hangs (overloaded, frozen,
+    partitioned) would block every search and sync forever. chromadb has no setting for this;
+    the session is the private `client._server._session` (chromadb.api.fastapi.FastAPI).
+    If a chromadb release moves it, fail here (and in tests/test_chroma_server.py) rather than
+    silently going back to requests that can hang. chromadb shares one session per server
+    address in a process, so the latest `connect` to an address sets its timeout."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise RuntimeError(
+            f"chromadb {chromadb.__version__} no longer keeps its httpx session at "
+            f"client._server._session: vectorstore.chroma_store cannot bound its requests "
+            f"with a timeout; update _bound_requests for this chromadb version."
+        )
+    session.timeout = _http_timeout(timeout)
+
+
+def connect(
+    home: Path, chroma_url: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[ClientAPI, str]:
+    """A Chroma client and a human-readable location (path or URL).
+
+    With a server, `timeout` bounds the wait for each response (seconds; opening a connection
+    waits at most CONNECT_TIMEOUT); running out raises httpx.TimeoutException, which
+    `ChromaStore.guard` turns into StoreUnavailable."""
     if not chroma_url:
         path = home / "chroma"
         path.mkdir(parents=True, exist_ok=True)
@@ -53,36 +89,44 @@ def connect(home: Path, chroma_url: str | None = None) -> tuple[ClientAPI, str]:
     ssl = parsed.scheme == "https"
     port = parsed.port or (443 if ssl else 8000)
     base = f"{parsed.scheme}://{parsed.hostname}:{port}"
-    # A short pre-flight: Chroma's own client waits without a timeout on an unresponsive host.
+    # A pre-flight with our timeout: the HttpClient below already talks to the server while it
+    # is built (identity, tenant, database), before _bound_requests can reach its session.
     try:
-        httpx.get(f"{base}/api/v2/heartbeat", timeout=CONNECT_TIMEOUT).raise_for_status()
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=_http_timeout(timeout)).raise_for_status()
         client = chromadb.HttpClient(
             host=parsed.hostname or "localhost", port=port, ssl=ssl, settings=_settings()
         )
     except (httpx.HTTPError, ValueError) as exc:
-        raise _server_down(base, exc) from exc
+        raise _server_down(base, exc, timeout) from exc
+    _bound_requests(client, timeout)
     return client, base
 
 
 class ChromaStore:
     """One named collection on one client, with the batch operations the indexer needs."""
 
-    def __init__(self, client: ClientAPI, name: str, location: str):
+    def __init__(
+        self, client: ClientAPI, name: str, location: str, timeout: float = DEFAULT_TIMEOUT
+    ):
         self.client = client
         self.name = name
         self.location = location
+        self.timeout = timeout
 
     @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn a lost server connection into StoreUnavailable instead of a traceback."""
+    def guard(self) -> Iterator[None]:
+        """Turn a lost or timed-out server connection into StoreUnavailable, not a traceback.
+
+        Code that calls the Collection directly (the retriever) runs under it too, see
+        PaperIndex.searcher."""
         try:
             yield
-        except httpx.TransportError as exc:
-            raise _server_down(self.location, exc) from exc
+        except httpx.TransportError as exc:  # incl. httpx.TimeoutException
+            raise _server_down(self.location, exc, self.timeout) from exc
 
     def existing(self) -> Collection | None:
         """The collection if it exists, without any model check (for stats and rebuild)."""
-        with self._guard():
+        with self.guard():
             names = {
                 c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()
             }
@@ -92,7 +136,7 @@ class ChromaStore:
 
     def open(self, embedder: Embedder) -> Collection:
         """Get or create the collection, refusing one built with another model."""
-        with self._guard():
+        with self.guard():
             collection = self.existing()
             if collection is not None:
                 stored = collection.metadata or {}
@@ -118,14 +162,14 @@ class ChromaStore:
             return collection
 
     def drop(self) -> None:
-        with self._guard():
+        with self.guard():
             if self.existing() is not None:
                 self.client.delete_collection(self.name)
 
     def scan(self, collection: Collection) -> dict[str, dict[str, Any]]:
         """chunk id -> metadata for everything in the collection (paged, no documents)."""
         found: dict[str, dict[str, Any]] = {}
-        with self._guard():
+        with self.guard():
             offset = 0
             while True:
                 page = collection.get(include=["metadatas"], limit=SCAN_PAGE, offset=offset)
@@ -136,7 +180,7 @@ class ChromaStore:
                 offset += SCAN_PAGE
 
     def delete(self, collection: Collection, ids: Sequence[str]) -> None:
-        with self._guard():
+        with self.guard():
             for start in range(0, len(ids), WRITE_BATCH):
                 collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
 
@@ -144,7 +188,7 @@ class ChromaStore:
         self, collection: Collection, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]
     ) -> None:
         """Replace chunk metadata without touching vectors (None values delete stale keys)."""
-        with self._guard():
+        with self.guard():
             for start in range(0, len(ids), WRITE_BATCH):
                 end = start + WRITE_BATCH
                 collection.update(ids=list(ids[start:end]), metadatas=list(metadatas[start:end]))
@@ -158,11 +202,11 @@ class ChromaStore:
         embeddings: list[list[float]],
     ) -> None:
         """Upsert, so that re-adding an id after a crash is harmless."""
-        with self._guard():
+        with self.guard():
             collection.upsert(
                 ids=ids, documents=documents, metadatas=metadatas, embeddings=embeddings
             )
 
     def count(self, collection: Collection) -> int:
-        with self._guard():
+        with self.guard():
             return collection.count()

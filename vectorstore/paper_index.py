@@ -13,12 +13,19 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
 
 from vectorstore.catalog import Catalog, DumpRecord
-from vectorstore.chroma_store import DIMENSION_KEY, MODEL_KEY, ChromaStore, connect
+from vectorstore.chroma_store import (
+    DEFAULT_TIMEOUT,
+    DIMENSION_KEY,
+    MODEL_KEY,
+    ChromaStore,
+    connect,
+)
 from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
@@ -55,6 +62,7 @@ class PaperIndex:
         *,
         embedder: Embedder,
         chroma_url: str | None = None,
+        chroma_timeout: float = DEFAULT_TIMEOUT,
         collection: str = "papers",
         chunk_tokens: int = 200,
         chunk_overlap_tokens: int = 40,
@@ -65,8 +73,9 @@ class PaperIndex:
         self.embedder = embedder
         self.chroma_url = chroma_url
         self.collection_name = collection
-        client, self.location = connect(self.home, chroma_url)  # StoreUnavailable if down
-        self.store = ChromaStore(client, collection, self.location)
+        # StoreUnavailable if down; chroma_timeout bounds every request to a server.
+        client, self.location = connect(self.home, chroma_url, chroma_timeout)
+        self.store = ChromaStore(client, collection, self.location, chroma_timeout)
         self.catalog = Catalog(self.home / "catalog.sqlite3")
         self.keyword_index = KeywordIndex(self.home / "bm25")
         self.chunker = Chunker(embedder, chunk_tokens, chunk_overlap_tokens)
@@ -100,7 +109,7 @@ class PaperIndex:
     @property
     def searcher(self) -> PaperSearch:
         if self._searcher is None:
-            self._searcher = PaperSearch(self)
+            self._searcher = _GuardedSearch(self)
         return self._searcher
 
     def retriever(self, k: int = 5, filters: SearchFilters | None = None) -> HybridRetriever:
@@ -171,3 +180,17 @@ class PaperIndex:
     def verify(self) -> list[str]:
         """Inconsistencies between catalog, Chroma and BM25; empty when all agree."""
         return self.indexer.verify(self.collection)
+
+
+class _GuardedSearch(PaperSearch):
+    """PaperSearch reads the Chroma collection directly: run its entry points under the
+    store's guard, so a lost or timed-out server is StoreUnavailable for every caller
+    (PaperIndex.search/similar, the LangChain retriever, evaluation, benchmarks)."""
+
+    def search(self, *args: Any, **kwargs: Any) -> list[Document]:
+        with self.index.store.guard():
+            return super().search(*args, **kwargs)
+
+    def similar(self, *args: Any, **kwargs: Any) -> list[Document]:
+        with self.index.store.guard():
+            return super().similar(*args, **kwargs)
