@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from rag.errors import InputError, PaperchatError
 from rag.models import Answer, IndexReport
-from rag.settings import Settings
+from rag.settings import Settings, describe_invalid
 
 app = typer.Typer(
     add_completion=False,
@@ -54,7 +55,10 @@ def user_errors() -> Iterator[None]:
 def make_assistant(home: Path | None, **overrides: Any):
     from rag.assistant import ResearchAssistant
 
-    settings = Settings(home=home, **overrides) if home else Settings(**overrides)
+    try:
+        settings = Settings(home=home, **overrides) if home else Settings(**overrides)
+    except ValidationError as exc:
+        raise InputError(describe_invalid(exc)) from None
     return ResearchAssistant(settings)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -97,3 +97,15 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """An LLM is used only when the user pointed us at one; otherwise answers are extractive."""
         return self.openai_api_key is not None or self.openai_base_url is not None
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line per bad setting, named as the user set it (the environment variable), so a
+    typo in PAPERCHAT_TOP_K reads as that and not as a pydantic traceback."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        alias = Settings.model_fields.get(field)
+        name = field.upper() if alias and alias.validation_alias else f"PAPERCHAT_{field.upper()}"
+        problems.append(f"{name}={error.get('input')!r}: {error['msg']}")
+    return "invalid setting: " + "; ".join(problems)

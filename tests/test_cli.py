@@ -184,3 +184,13 @@ def test_changed_embedding_model_is_refused_until_rebuild(
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["papers"] == 141 and stats["embedding_model"] == str(other)
     assert cli("ask", "face restoration with diffusion priors").returncode == 0
+
+
+def test_a_bad_setting_is_one_error_line_naming_the_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERCHAT_HOME": str(tmp_path), "PAPERCHAT_TOP_K": "ten"}
+    result = subprocess.run(
+        [str(BIN), "stats"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid setting: PAPERCHAT_TOP_K='ten'")
+    assert "Traceback" not in result.stderr
