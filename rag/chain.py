@@ -68,7 +68,10 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         self.search = search
         self.settings = settings
         self.embedder = SentenceCache(embedder)
-        self.llm = make_chat_model(settings) if settings.llm_configured else None
+        self.llm = None
+        if settings.llm_configured:
+            with llm_errors(settings, "set-up"):
+                self.llm = make_chat_model(settings)
         self.mode = "llm" if self.llm is not None else "extractive"
         self.prepare: Runnable[dict[str, Any], dict[str, Any]] = (
             RunnableLambda(lambda raw: read_input(raw, settings.top_k), name="read_input")

@@ -35,10 +35,8 @@ def make_chat_model(settings: Settings) -> ChatOpenAI:
     retries. The SDK still sends `timeout` with every request, so the clients' own default
     timeout never applies.
     """
-    if settings.openai_api_key is not None:
-        api_key = settings.openai_api_key.get_secret_value()
-    else:
-        api_key = NO_KEY_PLACEHOLDER
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    api_key = key or NO_KEY_PLACEHOLDER
     max_wait = settings.llm_retry_max_wait
 
     # httpx event hooks; the response is httpx's (openai<3) or httpx2's (openai>=3).

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="PAPERCHAT_",
+        # `OPENAI_BASE_URL= paperchat ask ...` means "unset", not "an LLM at the empty URL".
+        env_ignore_empty=True,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",

@@ -194,3 +194,17 @@ def test_a_bad_setting_is_one_error_line_naming_the_variable(tmp_path: Path) -> 
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid setting: PAPERCHAT_TOP_K='ten'")
     assert "Traceback" not in result.stderr
+
+
+def test_empty_llm_variables_give_an_extractive_answer(indexed_home: Path) -> None:
+    env = {**os.environ, "PAPERCHAT_HOME": str(indexed_home)}
+    env.update(OPENAI_BASE_URL="", OPENAI_API_KEY="")
+    result = subprocess.run(
+        [str(BIN), "ask", "hairstyle transfer that keeps the identity"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "mode: extractive" in result.stdout

@@ -61,3 +61,14 @@ def test_chroma_timeout_from_environment_must_be_positive(monkeypatch: pytest.Mo
     monkeypatch.setenv("PAPERCHAT_CHROMA_TIMEOUT", "0")
     with pytest.raises(ValidationError, match="chroma_timeout"):
         Settings()
+
+
+def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`OPENAI_BASE_URL= paperchat ask ...` must give extractive answers, not an LLM at ''."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_BASE_URL", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.setenv("PAPERCHAT_CHROMA_URL", "")
+    s = Settings()
+    assert not s.llm_configured
+    assert s.chroma_url is None
