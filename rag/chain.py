@@ -218,8 +218,9 @@ def read_input(raw: Mapping[str, Any] | str, default_k: int = 5) -> dict[str, An
     question = data.get("question")
     if not isinstance(question, str) or not question.strip():
         raise ValueError('Chain input needs a non-empty "question" string.')
-    k = data.get("k") or default_k
-    if not isinstance(k, int) or k < 1:
+    k = data.get("k")
+    k = default_k if k is None else k
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f'"k" must be a positive integer, got {k!r}.')
     history: list[HistoryMessage] = history_messages(data.get("history") or [])
     return {

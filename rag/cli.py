@@ -151,11 +151,13 @@ def index(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Your question about the indexed papers.")],
-    k: Annotated[int | None, typer.Option("--k", help="Number of sources.")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Number of sources.")] = None,
     since: Annotated[str | None, typer.Option(help="Published on/after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Published on/before YYYY-MM-DD.")] = None,
     org: Annotated[str | None, typer.Option(help="Only papers from this organisation.")] = None,
-    min_upvotes: Annotated[int | None, typer.Option(help="Only papers with this many.")] = None,
+    min_upvotes: Annotated[
+        int | None, typer.Option(min=0, help="Only papers with this many.")
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -138,6 +138,8 @@ def test_follow_up_is_rewritten_before_retrieval(
         {"history": []},
         {"question": "ok", "history": [{"role": "system", "content": "x"}]},
         {"question": "ok", "k": -2},
+        {"question": "ok", "k": 0},
+        {"question": "ok", "k": True},
     ],
 )
 def test_bad_input_is_a_clear_value_error(settings, recording_search, embedder, bad) -> None:

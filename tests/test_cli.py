@@ -208,3 +208,12 @@ def test_empty_llm_variables_give_an_extractive_answer(indexed_home: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "mode: extractive" in result.stdout
+
+
+@pytest.mark.parametrize("option", [["--k", "0"], ["--min-upvotes", "-1"]])
+def test_out_of_range_options_are_refused_without_a_traceback(
+    indexed_home: Path, option: list[str]
+) -> None:
+    result = run("ask", "face restoration", *option, home=indexed_home)
+    assert result.returncode == 2
+    assert "Invalid value for" in result.stderr and "Traceback" not in result.stderr
