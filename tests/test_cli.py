@@ -29,8 +29,10 @@ NEW_DUMP = (
 )
 
 
-def run(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PAPERCHAT_HOME": str(home)}
+def run(
+    *args: str, home: Path, timeout: float = 300, **env_vars: str
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAPERCHAT_HOME": str(home), **env_vars}
     return subprocess.run(
         [str(BIN), *args], env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -187,25 +189,15 @@ def test_changed_embedding_model_is_refused_until_rebuild(
 
 
 def test_a_bad_setting_is_one_error_line_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "PAPERCHAT_HOME": str(tmp_path), "PAPERCHAT_TOP_K": "ten"}
-    result = subprocess.run(
-        [str(BIN), "stats"], env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run("stats", home=tmp_path, timeout=120, PAPERCHAT_TOP_K="ten")
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid setting: PAPERCHAT_TOP_K='ten'")
     assert "Traceback" not in result.stderr
 
 
 def test_empty_llm_variables_give_an_extractive_answer(indexed_home: Path) -> None:
-    env = {**os.environ, "PAPERCHAT_HOME": str(indexed_home)}
-    env.update(OPENAI_BASE_URL="", OPENAI_API_KEY="")
-    result = subprocess.run(
-        [str(BIN), "ask", "hairstyle transfer that keeps the identity"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    question = "hairstyle transfer that keeps the identity"
+    result = run("ask", question, home=indexed_home, OPENAI_BASE_URL="", OPENAI_API_KEY="")
     assert result.returncode == 0, result.stderr
     assert "mode: extractive" in result.stdout
 
