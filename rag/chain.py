@@ -41,7 +41,14 @@ from rag.settings import Settings
 if TYPE_CHECKING:
     from vectorstore.filters import SearchFilters
 
-__all__ = ["ABSTAIN_MESSAGE", "AnswerChain", "LLMError", "build_chain", "stream_answer"]
+__all__ = [
+    "ABSTAIN_EMPTY_MESSAGE",
+    "ABSTAIN_MESSAGE",
+    "AnswerChain",
+    "LLMError",
+    "build_chain",
+    "stream_answer",
+]
 
 Search = Callable[[str, int, "SearchFilters | None"], list[Source]]
 
@@ -49,6 +56,12 @@ ABSTAIN_MESSAGE = (
     "The indexed papers don't seem to cover this: no paper matched the question closely "
     "enough to answer it from. Try rephrasing with the terms a paper would use (method, task "
     "or dataset names), or index more dumps with `paperchat index PATH`."
+)
+# Without filters, dense search returns the nearest papers whenever any exist: no source at
+# all means nothing is indexed, which deserves its own instruction.
+ABSTAIN_EMPTY_MESSAGE = (
+    "Nothing is indexed yet, so there is nothing to answer from. Index Hugging Face Daily "
+    "Papers dumps with `paperchat index PATH` (or the UI's Index tab), then ask again."
 )
 ABSTAIN_FILTERED_MESSAGE = (
     "No indexed paper that passes the filters (date range, org, minimum upvotes) covers this "
@@ -100,7 +113,7 @@ class AnswerChain(Runnable[dict[str, Any], Answer]):
         """Yield answer text pieces as they are produced, then the final, checked Answer."""
         state = self.prepare.invoke(input, config)
         if should_abstain_for(state["sources"], self.settings):
-            message = ABSTAIN_FILTERED_MESSAGE if state["filters"] else ABSTAIN_MESSAGE
+            message = abstain_message(state["sources"], state["filters"])
             yield message
             yield self._answer(state, message, abstained=True, generate_s=0.0)
             return
@@ -242,6 +255,13 @@ def number_sources(found: Sequence[Source]) -> list[Source]:
         seen.add(source.paper_id)
         numbered.append(source.model_copy(update={"number": len(numbered) + 1}))
     return numbered
+
+
+def abstain_message(sources: list[Source], filters: Any) -> str:
+    """Why there is no answer, phrased as what the user can do about it."""
+    if filters:
+        return ABSTAIN_FILTERED_MESSAGE
+    return ABSTAIN_MESSAGE if sources else ABSTAIN_EMPTY_MESSAGE
 
 
 def should_abstain_for(sources: list[Source], settings: Settings) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chain import ABSTAIN_MESSAGE, build_chain, stream_answer
+from rag.chain import ABSTAIN_EMPTY_MESSAGE, ABSTAIN_MESSAGE, build_chain, stream_answer
 from rag.extractive import LEAD, Quote, compose, split_sentences
 from rag.models import Answer
 from rag.settings import Settings
@@ -62,14 +62,14 @@ def test_extractive_stream_yields_pieces_then_the_answer(
     assert "".join(pieces).strip() == final.text
 
 
-def test_abstains_without_sources(settings, recording_search, embedder) -> None:
+def test_an_empty_index_abstains_with_how_to_index(settings, recording_search, embedder) -> None:
     search = recording_search([])
     chain = build_chain(search, settings, embedder)
     events = list(stream_answer(chain, {"question": "robot grasping of cloth", "history": []}))
 
     answer = events[-1]
-    assert answer.abstained and answer.text == ABSTAIN_MESSAGE
-    assert events[:-1] == [ABSTAIN_MESSAGE]
+    assert answer.abstained and answer.text == ABSTAIN_EMPTY_MESSAGE
+    assert events[:-1] == [ABSTAIN_EMPTY_MESSAGE]
     assert answer.sources == [] and answer.citations == []
     assert not answer.uncited
     assert "paperchat index" in answer.text
@@ -80,7 +80,7 @@ def test_low_relevance_sources_abstain(settings, make_sources, recording_search,
     answer = build_chain(recording_search(weak), settings, embedder).invoke(
         {"question": "What is the boiling point of water on Mars?"}
     )
-    assert answer.abstained
+    assert answer.abstained and answer.text == ABSTAIN_MESSAGE
     assert answer.citations == []
     assert [s.title for s in answer.sources] == [MARS, CROSS_VIDEO]  # the closest papers
 

@@ -110,9 +110,15 @@ def test_stream_yields_several_pieces_then_the_answer(chain, openai_server) -> N
     assert [c.number for c in final.citations] == [1]
 
 
-def test_abstention_makes_no_llm_call(tmp_path, openai_server, recording_search, embedder):
+def test_abstention_makes_no_llm_call(
+    tmp_path, openai_server, make_sources, recording_search, embedder
+):
+    weak = make_sources(
+        ["MARS: Paying more attention to visual attributes for text-based person search"],
+        scores=[0.05],
+    )
     chain = build_chain(
-        recording_search([]), llm_settings(tmp_path, openai_server.base_url), embedder
+        recording_search(weak), llm_settings(tmp_path, openai_server.base_url), embedder
     )
     events = list(stream_answer(chain, {"question": "robot grasping of deformable objects"}))
 
