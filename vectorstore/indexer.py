@@ -248,6 +248,8 @@ class Indexer:
             report.chunks_retagged += len(rows)
         missing = sorted(want.keys() - have.keys())
         rows = self.catalog.chunks_by_id(missing) if missing else []
+        if rows:  # show the bar (and its total) before the first, slowest batch
+            _tick(progress, "embedding", 0, len(rows))
         for start in range(0, len(rows), self.add_batch_size):
             batch = rows[start : start + self.add_batch_size]
             documents = [r.document for r in batch]
