@@ -9,6 +9,13 @@ the next run finishes the reconcile. WAL mode lets readers (the UI) read while a
 Tables: meta(key, value); papers(paper_id, title, abstract, metadata_json, content_hash,
 meta_hash, metadata_hash, published); chunks(chunk_id, paper_id, idx, document, metadata_json,
 meta_hash); dumps(name, sha256, captured, captured_inferred, papers, indexed_at).
+
+Schema versions: the file's `PRAGMA user_version` says which of MIGRATIONS it has had. Opening a
+catalog applies the missing ones in order, in one transaction, so a user's existing index is
+upgraded in place instead of having to be rebuilt (re-embedding costs minutes to hours). Release
+0.1.0 wrote no version (0); its tables are exactly migration 1's, which therefore only stamps
+such a file. A file from a newer release is refused rather than misread. To change the schema,
+append a migration; never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,8 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from vectorstore.documents import PaperDoc
+from vectorstore.errors import PaperIndexError
 
-SCHEMA = """
+CATALOG_FILE = "catalog.sqlite3"
+MODEL_KEY = "embedding_model"
+DIMENSION_KEY = "embedding_dimension"
+
+# Migration 1: the schema of release 0.1.0 (which wrote user_version 0). IF NOT EXISTS makes it a
+# no-op on such a file and the creation of a fresh one.
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS papers (
     paper_id TEXT PRIMARY KEY,
@@ -57,6 +71,67 @@ CREATE TABLE IF NOT EXISTS dumps (
 """
 RECONCILE_PENDING = "reconcile_pending"
 
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    # Statement by statement: executescript() would COMMIT the migration's open transaction.
+    for statement in SCHEMA_V1.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# MIGRATIONS[i] takes a catalog from version i to i + 1. Append only.
+MIGRATIONS: tuple[Migration, ...] = (_migrate_v1,)
+
+
+class CatalogError(PaperIndexError):
+    """The catalog file cannot be used: not a SQLite file, or written by a newer paperchat."""
+
+
+def migrate(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the catalog at `path` to len(migrations), applying the missing steps in order;
+    return the version the file had before.
+
+    One IMMEDIATE transaction holds the write lock from reading the version to stamping the new
+    one, so two processes opening an old catalog at once (the UI and an index run) cannot both
+    migrate it; a failing step rolls everything back and leaves the old version intact."""
+    try:
+        with closing(sqlite3.connect(path, timeout=60, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # cannot change inside a transaction
+            if (found := _user_version(db)) == len(migrations):
+                return found  # the usual case: nothing to write, no lock taken
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                found = _apply_migrations(db, path, migrations)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(
+            f"The catalog {path} cannot be read ({exc}). Move it away and re-index, or point "
+            f"PAPERCHAT_HOME at another data directory."
+        ) from exc
+    return found
+
+
+def _apply_migrations(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> int:
+    found, target = _user_version(db), len(migrations)
+    if found > target:
+        raise CatalogError(
+            f"The catalog {path} has schema version {found}, but this paperchat release knows "
+            f"versions up to {target}: upgrade paperchat, or use another PAPERCHAT_HOME."
+        )
+    for version in range(found, target):
+        migrations[version](db)
+    db.execute(f"PRAGMA user_version = {target:d}")
+    return found
+
+
+def _user_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
 
 @dataclass(frozen=True)
 class DumpRecord:
@@ -77,6 +152,22 @@ class DumpRecord:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         iso = captured.isoformat() if captured else None
         return cls(Path(path).name, digest, iso, captured_inferred, papers)
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    """What is indexed, read from the catalog alone: no Chroma client and no embedding model,
+    so `paperchat stats` answers in a fraction of a second. `chunks` is the desired state;
+    `reconcile_pending` says the stores may still lag behind it (an interrupted index run)."""
+
+    papers: int
+    chunks: int
+    dumps: list[DumpRecord]
+    published_min: str | None
+    published_max: str | None
+    embedding_model: str | None
+    dimension: int | None
+    reconcile_pending: bool
 
 
 @dataclass(frozen=True)
@@ -125,9 +216,18 @@ class Catalog:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        migrate(path)
+
+    @classmethod
+    def in_home(cls, home: Path) -> Catalog:
+        """The catalog of the data directory `home` (`<home>/catalog.sqlite3`)."""
+        return cls(Path(home).expanduser() / CATALOG_FILE)
+
+    @property
+    def version(self) -> int:
+        """The schema version of the file (PRAGMA user_version)."""
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+            return _user_version(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -233,11 +333,28 @@ class Catalog:
 
     def dumps(self) -> list[DumpRecord]:
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT name, sha256, captured, captured_inferred, papers, indexed_at FROM dumps "
-                "ORDER BY name"
-            ).fetchall()
-        return [DumpRecord(n, s, c, bool(ci), p, at) for n, s, c, ci, p, at in rows]
+            return _dumps(db)
+
+    def summary(self) -> CatalogSummary:
+        """Counts, dumps, date range and embedding model in one read transaction."""
+        with self._connect() as db:
+            papers, low, high = db.execute(
+                "SELECT COUNT(*), MIN(published), MAX(published) FROM papers"
+            ).fetchone()
+            chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            dumps = _dumps(db)
+        dimension = meta.get(DIMENSION_KEY)
+        return CatalogSummary(
+            papers=papers,
+            chunks=chunks,
+            dumps=dumps,
+            published_min=low,
+            published_max=high,
+            embedding_model=meta.get(MODEL_KEY),
+            dimension=int(dimension) if dimension else None,
+            reconcile_pending=meta.get(RECONCILE_PENDING) == "1",
+        )
 
     # --- writes ----------------------------------------------------------------------------
     def apply(self, changes: CatalogChanges) -> None:
@@ -277,6 +394,14 @@ class Catalog:
             db.execute("DELETE FROM chunks")
             _insert_chunks(db, rows)
             _set_meta(db, {**meta, RECONCILE_PENDING: "1"})
+
+
+def _dumps(db: sqlite3.Connection) -> list[DumpRecord]:
+    rows = db.execute(
+        "SELECT name, sha256, captured, captured_inferred, papers, indexed_at FROM dumps "
+        "ORDER BY name"
+    ).fetchall()
+    return [DumpRecord(n, s, c, bool(ci), p, at) for n, s, c, ci, p, at in rows]
 
 
 def _set_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
