@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import date
@@ -35,6 +35,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))  # benchmarks.corpus_split
 LATENCY_QUERIES = [
     "identity-preserving video generation from a single face photo",
     "Which dataset has images of synthetic identity documents for fraud detection?",
@@ -63,16 +64,10 @@ def parse_args() -> argparse.Namespace:
 
 
 def distractor_docs(count: int, seed: int) -> list:
-    """`count` corpus papers, sampled reproducibly across all months."""
-    from rag.dump_parser import parse_dump
-    from rag.papers import merge_papers
+    """`count` corpus papers from the months the reader never trained on, sampled reproducibly."""
+    from benchmarks.corpus_split import held_out_papers
 
-    papers = []
-    for path in sorted((SHARED / "corpus").glob("*.txt")):
-        papers.extend(parse_dump(path, max_abstract_chars=20_000).papers)
-    papers = merge_papers([], papers)
-    random.Random(seed).shuffle(papers)
-    return [p.to_doc() for p in papers[:count]]
+    return [p.to_doc() for p in held_out_papers(count, seed)]
 
 
 def build(home: Path, count: int, seed: int):

@@ -48,3 +48,10 @@ class StoreUnavailable(PaperIndexError):
 
 class EmbeddingUnavailable(PaperIndexError):
     """The embedding model could not be loaded, or the embedding server could not be reached."""
+
+
+class ReaderUnavailable(PaperIndexError):
+    """The reader (cross-encoder or rerank server) could not be loaded or did not answer.
+
+    Search catches it, warns, and falls back to the fusion order: a missing reranker must not
+    stop a user from getting an answer."""

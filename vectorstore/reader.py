@@ -1,0 +1,176 @@
+"""The reader: a cross-encoder that reads the question and a passage together.
+
+Bi-encoder cosine and word overlap judge a question and a paper separately, then compare;
+they cannot tell the sentence that answers from the background sentence that restates the
+question's problem, nor a near-topic paper from one that answers. A cross-encoder reads both
+at once. paperchat ships its own (trained from the bundled all-MiniLM-L6-v2 on team-written
+questions over ../shared/corpus, see training/train_reader.py); `PAPERCHAT_RERANKER` picks:
+
+- `bundled` (default): the shipped reader, offline;
+- any sentence-transformers CrossEncoder name or path;
+- an `http(s)://…/rerank` URL: a Hugging Face text-embeddings-inference style server;
+- `none`: no reader, fusion order and the fusion relevance as before.
+
+Every reader answers the same question: for each passage, the probability that it answers.
+Passages are `title\\nwindow`, where the window is the few sentences of the abstract that share
+most words with the question (`best_window`): the same construction at training and at
+question time, and short enough to read fast on a CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from vectorstore.errors import ReaderUnavailable
+from vectorstore.text import word_set
+
+log = logging.getLogger(__name__)
+
+BUNDLED = "bundled"
+NONE = "none"
+BUNDLED_PATH = Path(__file__).parent / "reader_model"
+MAX_TOKENS = 128  # what the bundled reader was trained with: longer inputs are cut there
+WINDOW_SENTENCES = 3
+
+
+class Reader(Protocol):
+    """Scores (question, passage) pairs: the probability that the passage answers."""
+
+    name: str
+
+    def score(self, question: str, passages: Sequence[str]) -> list[float]: ...
+
+
+def passage(title: str, text: str) -> str:
+    """The reader's input for one passage of one paper."""
+    return f"{title}\n{text}"
+
+
+def best_window(question: str, sentences: Sequence[str], size: int = WINDOW_SENTENCES) -> str:
+    """The `size` consecutive sentences sharing most distinct words with the question."""
+    if len(sentences) <= size:
+        return " ".join(sentences)
+    wanted = word_set(question)
+    owned = [word_set(s) for s in sentences]
+    best, best_start = -1, 0
+    for start in range(len(sentences) - size + 1):
+        shared = len(wanted & set().union(*owned[start : start + size]))
+        if shared > best:
+            best, best_start = shared, start
+    return " ".join(sentences[best_start : best_start + size])
+
+
+def logit(p: float) -> float:
+    """The reader's probability back on the log-odds scale, where it combines linearly."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+class CrossEncoderReader:
+    """A sentence-transformers CrossEncoder on the CPU, loaded on first use.
+
+    Linear layers run as dynamic int8: measured about twice as fast on these CPUs for the
+    same ranking (training/train_reader.py prints both), and reading is the answer's main cost.
+    """
+
+    def __init__(self, name_or_path: str | Path, *, quantize: bool = True) -> None:
+        self.name = str(name_or_path)
+        self._path = name_or_path
+        self._quantize = quantize
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = _load_cross_encoder(self._path, self._quantize)
+        return self._model
+
+    def score(self, question: str, passages: Sequence[str]) -> list[float]:
+        if not passages:
+            return []
+        import torch
+
+        model = self._load()
+        with torch.inference_mode():
+            scores = model.predict(
+                [(question, p) for p in passages],
+                batch_size=32,
+                activation_fn=torch.nn.Sigmoid(),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return [float(s) for s in scores]
+
+
+def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(str(path), max_length=MAX_TOKENS, device="cpu")
+    except Exception as exc:  # a missing path, an unknown hub name offline, a broken file
+        raise ReaderUnavailable(f"cannot load the reader {str(path)!r}: {exc}") from exc
+    model.model.float()  # shipped as fp16 to stay small; the CPU wants fp32 (or int8)
+    if quantize:
+        model.model = torch.ao.quantization.quantize_dynamic(
+            model.model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    model.model.eval()
+    return model
+
+
+class HttpReader:
+    """A `/rerank` server (text-embeddings-inference's API): POST {query, texts} ->
+    [{index, score}]. Scores are taken as probabilities (TEI applies the sigmoid)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, api_key: str | None = None) -> None:
+        self.name = url
+        self.url = url
+        self.timeout = timeout
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def score(self, question: str, passages: Sequence[str]) -> list[float]:
+        if not passages:
+            return []
+        import httpx
+
+        body = {"query": question, "texts": list(passages), "truncate": True}
+        try:
+            response = httpx.post(self.url, json=body, timeout=self.timeout, headers=self._headers)
+            response.raise_for_status()
+            scores = {int(item["index"]): float(item["score"]) for item in response.json()}
+            return [min(max(scores[i], 0.0), 1.0) for i in range(len(passages))]
+        except httpx.TimeoutException as exc:
+            raise ReaderUnavailable(
+                f"the rerank server {self.url} did not answer within {self.timeout:g} s"
+            ) from exc
+        except httpx.HTTPStatusError as exc:
+            raise ReaderUnavailable(
+                f"the rerank server {self.url} answered HTTP {exc.response.status_code}"
+            ) from exc
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise ReaderUnavailable(f"the rerank server {self.url} failed: {exc}") from exc
+
+
+def load_reader(spec: str | None, *, timeout: float = 10.0) -> Reader | None:
+    """The reader `PAPERCHAT_RERANKER` names; None for `none`. Nothing loads until first use."""
+    spec = (spec or BUNDLED).strip()
+    if spec.lower() == NONE:
+        return None
+    if spec.lower() == BUNDLED:
+        if not (BUNDLED_PATH / "config.json").is_file():
+            log.warning("the bundled reader is not installed; answering without it")
+            return None
+        return CrossEncoderReader(BUNDLED_PATH)
+    if spec.startswith(("http://", "https://")):
+        return HttpReader(spec, timeout=timeout)
+    return CrossEncoderReader(spec)
