@@ -1,0 +1,288 @@
+"""The reader against `PAPERCHAT_RERANKER=none`, in the same run: ranking, abstention, stability.
+
+For every question the fused top `--top-n` papers are fetched once (reader off); then both
+systems are scored on the very same candidates:
+- none: fusion order, fusion relevance (vectorstore.fusion);
+- reader: vectorstore.rerank (reader order, reader + cosine relevance).
+Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
+(near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
+months the reader never trained on (benchmarks/corpus_split.py).
+
+`--fit` fits the relevance constants (logistic regression on logit(reader) and cosine, per
+candidate paper: does it answer?) on the probe sets at 0 distractors, with 10-fold
+cross-validation by question, and prints the held-out abstention figures and the constants.
+
+    python benchmarks/bench_reader.py --distractors 0 3000 --fit
+    python benchmarks/bench_reader.py --distractors 0 --limit 5      # CI smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# Candidates are fetched in fusion order; this script applies the reader itself.
+os.environ["PAPERCHAT_RERANKER"] = "none"
+
+from benchmarks.bench_retrieval import build, sample_paper_ids  # noqa: E402
+from vectorstore import rerank as rr  # noqa: E402
+from vectorstore.reader import load_reader, logit  # noqa: E402
+
+QUESTIONS = ROOT / "benchmarks" / "questions"
+SETS = {
+    "dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
+    "probes_mixed": QUESTIONS / "probes_mixed.jsonl",
+    "probes_paraphrase": QUESTIONS / "probes_paraphrase.jsonl",
+    "near_oos": QUESTIONS / "reader_near_oos.jsonl",
+    "scaffold": QUESTIONS / "reader_scaffold.jsonl",
+}
+FIT_SETS = ("probes_mixed", "probes_paraphrase")
+THRESHOLD = 0.5
+
+
+@dataclass
+class Case:
+    """One question's candidates, fetched once, with everything both systems need."""
+
+    set: str
+    id: str
+    question: str
+    gold: list[str]
+    kind: str
+    group: str | None
+    docs: list = field(default_factory=list)
+    reader: list[float] = field(default_factory=list)
+
+
+def load(path: Path, limit: int) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
+def filters_of(row: dict):
+    from vectorstore.filters import SearchFilters
+
+    raw = row.get("filters") or {}
+    if not raw:
+        return None
+    values = {k: date.fromisoformat(v) if k in ("since", "until") else v for k, v in raw.items()}
+    return SearchFilters(**values)
+
+
+def collect(assistant, reader, top_n: int, limit: int) -> list[Case]:
+    search = assistant.paper_index.searcher
+    cases = []
+    for name, path in SETS.items():
+        for row in load(path, limit):
+            case = Case(
+                name, row["id"], row["question"], row["gold_titles"], row["kind"], row.get("group")
+            )
+            case.docs = search.search(row["question"], top_n, filters_of(row))
+            passages = [rr.paper_passage(row["question"], d) for d in case.docs]
+            case.reader = reader.score(row["question"], passages) if passages else []
+            cases.append(case)
+    return cases
+
+
+# --- the two systems on the same candidates ---------------------------------------------------
+
+
+def ranked(case: Case, system: str, weights: tuple[float, float, float]) -> list[tuple[str, float]]:
+    """(title, relevance) best first, as the system would return them."""
+    if system == "none":
+        return [(d.metadata["title"], d.metadata["relevance"]) for d in case.docs]
+    a, b, c = weights
+    scored = [
+        (d.metadata["title"], _sigmoid(a * logit(p) + b * d.metadata["dense_score"] + c), i)
+        for i, (d, p) in enumerate(zip(case.docs, case.reader, strict=True))
+    ]
+    scored.sort(key=lambda t: (-t[1], t[2]))
+    return [(t, r) for t, r, _ in scored]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def report(cases: list[Case], system: str, weights, judged: set[str] | None) -> dict:
+    single_rr, single_r5, multi_r10, multi_cond, false_abs, in_scope = [], [], [], [], [], []
+    oos_abs, best_in, best_out = [], [], []
+    for case in cases:
+        order = ranked(case, system, weights)
+        titles = [t for t, _ in order]
+        best = order[0][1] if order else 0.0
+        if not case.gold:
+            oos_abs.append(best < THRESHOLD)
+            best_out.append(best)
+            continue
+        best_in.append(best)
+        false_abs.append(best < THRESHOLD)
+        ranks = [titles.index(g) + 1 for g in case.gold if g in titles]
+        if case.kind == "multi":
+            multi_r10.append(len([r for r in ranks if r <= 10]) / len(case.gold))
+            if judged is not None:
+                kept = [t for t in titles if t in judged]
+                multi_cond.append(len([g for g in case.gold if g in kept[:10]]) / len(case.gold))
+        else:
+            single_rr.append(1 / min(ranks) if ranks else 0.0)
+            single_r5.append(float(bool(ranks) and min(ranks) <= 5))
+        in_scope.append(case)
+    return {
+        "single_R@5": _mean(single_r5),
+        "single_MRR": _mean(single_rr),
+        "multi_R@10": _mean(multi_r10),
+        "multi_R@10_condensed": _mean(multi_cond) if multi_cond else None,
+        "false_abstention": f"{sum(false_abs)}/{len(false_abs)}",
+        "oos_abstention": f"{sum(oos_abs)}/{len(oos_abs)}",
+        "scope_auc": _auc(best_in, best_out),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def _auc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3)
+
+
+def scaffolding(cases: list[Case], system: str, weights) -> str:
+    """Groups where every variant gives the same top paper, the gold one, with no abstention."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        if case.set == "scaffold" and case.group:
+            groups.setdefault(case.group, []).append(case)
+    good = 0
+    for members in groups.values():
+        tops = [ranked(c, system, weights)[:1] for c in members]
+        ok = all(t and t[0][0] == members[0].gold[0] and t[0][1] >= THRESHOLD for t in tops)
+        good += ok
+    return f"{good}/{len(groups)}"
+
+
+# --- fitting the relevance constants -----------------------------------------------------------
+
+
+def features(cases: list[Case]):
+    rows, labels, groups = [], [], []
+    for q, case in enumerate(cases):
+        for d, p in zip(case.docs, case.reader, strict=True):
+            rows.append([logit(p), d.metadata["dense_score"]])
+            labels.append(int(d.metadata["title"] in case.gold))
+            groups.append(q)
+    return rows, labels, groups
+
+
+def fit(cases: list[Case]) -> tuple[float, float, float]:
+    """Logistic fit on the fit sets; prints 10-fold held-out abstention figures."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    fit_cases = [c for c in cases if c.set in FIT_SETS and c.docs]
+    x, y, g = (np.asarray(v) for v in features(fit_cases))
+    held: dict[int, tuple[float, float, float]] = {}
+    for train, _test in GroupKFold(n_splits=10).split(x, y, g):
+        model = LogisticRegression(C=10.0).fit(x[train], y[train])
+        w = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
+        for q in set(g[_test]):
+            held[int(q)] = w
+    oos = [c for c in fit_cases if not c.gold]
+    ins = [c for c in fit_cases if c.gold]
+
+    def best(case: Case) -> float:
+        return ranked(case, "reader", held[fit_cases.index(case)])[0][1]
+
+    print(
+        f"10-fold held-out on {len(fit_cases)} fit questions: out-of-scope abstention "
+        f"{sum(best(c) < THRESHOLD for c in oos)}/{len(oos)}, false abstention "
+        f"{sum(best(c) < THRESHOLD for c in ins)}/{len(ins)}, scope AUC "
+        f"{_auc([best(c) for c in ins], [best(c) for c in oos])}"
+    )
+    model = LogisticRegression(C=10.0).fit(x, y)
+    weights = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
+    print(
+        f"fitted on all: READER_WEIGHT={weights[0]:.3f} COSINE_WEIGHT={weights[1]:.3f} "
+        f"BIAS={weights[2]:.3f}"
+    )
+    return weights
+
+
+def stability(by_size: dict[int, list[Case]], weights) -> str:
+    """Largest move of the gold paper's relevance between the smallest and largest index."""
+    sizes = sorted(by_size)
+    if len(sizes) < 2:
+        return "n/a"
+    small = {(c.set, c.id): c for c in by_size[sizes[0]]}
+    moves = {"none": [], "reader": []}
+    for case in by_size[sizes[-1]]:
+        base = small.get((case.set, case.id))
+        if base is None or not case.gold or case.kind == "multi":
+            continue
+        for system in moves:
+            before = dict(ranked(base, system, weights)).get(case.gold[0])
+            after = dict(ranked(case, system, weights)).get(case.gold[0])
+            if before is not None and after is not None:
+                moves[system].append(abs(after - before))
+    return "; ".join(
+        f"{s}: max {max(v):.3f}, within 0.05 {sum(m <= 0.05 for m in v)}/{len(v)}"
+        for s, v in moves.items()
+        if v
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--distractors", type=int, nargs="+", default=[0, 3000])
+    parser.add_argument("--top-n", type=int, default=rr.RERANK_TOP_N)
+    parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
+    parser.add_argument("--reader", default="bundled")
+    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--home-prefix", default=str(Path(tempfile.gettempdir()) / "pc-bench-"))
+    args = parser.parse_args()
+    reader = load_reader(args.reader)
+    if reader is None:
+        sys.exit(f"no reader for {args.reader!r}")
+    weights: tuple[float, float, float] = (rr.READER_WEIGHT, rr.COSINE_WEIGHT, rr.BIAS)
+    by_size: dict[int, list[Case]] = {}
+    for n in args.distractors:
+        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0)
+        by_size[n] = collect(assistant, reader, args.top_n, args.limit)
+        if args.fit and n == 0:
+            weights = fit(by_size[n])
+    results = {}
+    judged = sample_paper_ids()
+    for n, cases in by_size.items():
+        for name in SETS:
+            subset = [c for c in cases if c.set == name]
+            for system in ("none", "reader"):
+                figures = report(subset, system, weights, judged if n else None)
+                results[f"{n}/{name}/{system}"] = figures
+                print(f"{n:>6} {name:18} {system:7} {figures}")
+        for system in ("none", "reader"):
+            print(f"{n:>6} scaffolding groups ok, {system}: {scaffolding(cases, system, weights)}")
+    print(
+        f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
+        f"{stability(by_size, weights)}"
+    )
+    print(json.dumps({"weights": weights, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
