@@ -1,18 +1,29 @@
 """paperchat's core: settings, dump parsing, the paper model, the answer chain and the API.
 
-`ResearchAssistant` is imported lazily so that light users (the parser, the CLI's --help)
-do not pay for loading LangChain and the storage layer.
+Every public name is imported on first use, so that light users (the parser, the CLI's --help,
+`paperchat stats`) do not pay for pydantic-settings, LangChain and the storage layer.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from rag.models import Answer, Citation, FileIssue, IndexReport, PaperHit, Source
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.assistant import ResearchAssistant
+    from rag.models import Answer, Citation, FileIssue, IndexReport, PaperHit, Source
+    from rag.settings import Settings
+
+_HOMES = {
+    "Answer": "rag.models",
+    "Citation": "rag.models",
+    "FileIssue": "rag.models",
+    "IndexReport": "rag.models",
+    "PaperHit": "rag.models",
+    "ResearchAssistant": "rag.assistant",
+    "Settings": "rag.settings",
+    "Source": "rag.models",
+}
 
 __all__ = [
     "Answer",
@@ -27,8 +38,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ResearchAssistant":
-        from rag.assistant import ResearchAssistant
-
-        return ResearchAssistant
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

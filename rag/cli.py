@@ -1,29 +1,49 @@
-"""`paperchat`: index dumps, ask questions, open the UI, show stats, evaluate retrieval.
+"""`paperchat`: index dumps, ask questions, show stats, evaluate retrieval (`ui` is added by
+ui.launcher, the console script, so that rag never imports ui).
 
 Every command turns a PaperchatError into one line on stderr and a non-zero exit code,
 because a researcher running this daily should read what to fix, not a traceback.
+
+The module imports only typer and the error types at the top: everything heavy (the
+assistant, LangChain, Chroma, torch and the embedding model) is imported inside the command
+that needs it, after the options, the settings and the paths have been checked. So `--help`,
+a usage error, a bad setting, a missing path and `stats` answer in well under two seconds
+(benchmarks/bench_cli.py; tests/test_cli_startup.py keeps torch out of them).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from tqdm import tqdm
 
 from rag.errors import InputError, PaperchatError
-from rag.models import Answer, IndexReport
-from rag.settings import Settings, describe_invalid
+from vectorstore.errors import PaperIndexError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from rag.assistant import ResearchAssistant
+    from rag.models import Answer, IndexReport
+    from rag.settings import Settings
+
+Progress = Callable[[str, int, int], None]
+LOG_PROGRESS_EVERY_S = 10.0  # without a terminal: one progress line per phase this often
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # Plain click help: typer's rich panels show every flag as `--json <bool>`, as if it took
+    # a value, and importing rich costs time on every command.
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="Ask questions about saved Hugging Face Daily Papers dumps, with cited answers.",
 )
 
@@ -44,7 +64,7 @@ def user_errors() -> Iterator[None]:
     """Print user-actionable errors as one line and exit 2 instead of dumping a traceback."""
     try:
         yield
-    except PaperchatError as exc:
+    except (PaperchatError, PaperIndexError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
@@ -52,13 +72,23 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def make_assistant(home: Path | None, **overrides: Any):
-    from rag.assistant import ResearchAssistant
+def load_settings(home: Path | None) -> Settings:
+    """Settings from --home, the environment and .env; an invalid value is an InputError that
+    names the variable, raised before anything heavy is imported."""
+    from pydantic import ValidationError
+
+    from rag.settings import Settings, describe_invalid
 
     try:
-        settings = Settings(home=home, **overrides) if home else Settings(**overrides)
+        return Settings(home=home) if home else Settings()
     except ValidationError as exc:
         raise InputError(describe_invalid(exc)) from None
+
+
+def make_assistant(settings: Settings) -> ResearchAssistant:
+    """The assistant (its model and store still load lazily, on first use)."""
+    from rag.assistant import ResearchAssistant
+
     return ResearchAssistant(settings)
 
 
@@ -72,21 +102,26 @@ def parse_date(value: str | None, option: str) -> date | None:
 
 
 class ProgressBars:
-    """One tqdm bar per indexing phase (papers, chunks, ...), fed by the index progress hook."""
+    """One tqdm bar per indexing phase (papers, chunks, ...), for a terminal.
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    Updates go through tqdm's own rate limit (mininterval), so a phase of thousands of papers
+    redraws a few times a second, not once per paper."""
+
+    def __init__(self) -> None:
         self.bars: dict[str, tqdm] = {}
 
     def __call__(self, phase: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
+        from tqdm import tqdm
+
         bar = self.bars.get(phase)
         if bar is None:
-            bar = self.bars[phase] = tqdm(total=total, desc=phase, unit="", file=sys.stderr)
+            bar = self.bars[phase] = tqdm(
+                total=total, desc=phase, unit="", file=sys.stderr, mininterval=0.5
+            )
+        if bar.disable:  # closed: a finished phase stays frozen
+            return
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)
         if done >= total:  # freeze a finished phase so its clock stops while others run
             bar.close()
 
@@ -96,17 +131,108 @@ class ProgressBars:
         self.bars.clear()
 
 
-def run_index(assistant, paths: list[Path], as_json: bool, **options: Any) -> IndexReport:
-    bars = ProgressBars(enabled=not as_json)
+class ProgressLines:
+    """Progress for a log file or a pipe: plain lines, no carriage returns.
+
+    One line when a phase starts, one when it ends, and one every LOG_PROGRESS_EVERY_S in
+    between, so `paperchat index big/ > index.log 2>&1` stays readable (tqdm would write one
+    `\r` update per paper into the file)."""
+
+    def __init__(self, every_s: float = LOG_PROGRESS_EVERY_S) -> None:
+        self.every_s = every_s
+        self.last: dict[str, float] = {}
+        self.finished: set[str] = set()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase in self.finished:
+            return
+        now = time.monotonic()
+        if done >= total:
+            self.finished.add(phase)
+        elif phase in self.last and now - self.last[phase] < self.every_s:
+            return
+        self.last[phase] = now
+        print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Nothing to clean up; here so both kinds of progress are closed the same way."""
+
+
+def make_progress(enabled: bool) -> ProgressBars | ProgressLines | None:
+    """Bars on a terminal, plain lines otherwise, nothing when `enabled` is False (--json)."""
+    if not enabled:
+        return None
+    return ProgressBars() if sys.stderr.isatty() else ProgressLines()
+
+
+def run_index(
+    assistant: ResearchAssistant, paths: list[Path], as_json: bool, **options: Any
+) -> IndexReport:
+    progress = make_progress(enabled=not as_json)
     try:
-        report = assistant.index(paths, progress=bars, **options)
+        report = assistant.index(paths, progress=progress, **options)
     finally:
-        bars.close()
-    if as_json:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        typer.echo(report.summary())
+        if progress is not None:
+            progress.close()
+    print_report(report, as_json)
     return report
+
+
+def print_report(report: IndexReport, as_json: bool) -> None:
+    typer.echo(report.model_dump_json(indent=2) if as_json else report.summary())
+
+
+def preflight(paths: list[Path], captured: date | None, settings: Settings) -> IndexReport | None:
+    """Check the paths and parse the dumps before the embedding model and the store load.
+
+    When no file can be indexed (missing paths, unreadable or malformed dumps), return the
+    failure report: there is nothing to embed, so the user hears about it in a second instead
+    of after the model has loaded. Otherwise warn about each failed file now and return None;
+    the index run reports every file again (parsing is milliseconds next to embedding)."""
+    from rag.assistant import expand_paths
+    from rag.dump_parser import parse_dump
+    from rag.models import IndexReport
+
+    started = time.perf_counter()
+    files, issues = expand_paths(paths)
+    for file in files:
+        parsed = parse_dump(file, captured=captured, max_abstract_chars=settings.max_abstract_chars)
+        issues.extend(i for i in parsed.issues if i.level == "error")
+    report = IndexReport(files=[str(f) for f in files], errors=issues)
+    if any(str(f) not in report.failed_files for f in files):
+        for issue in issues:  # the run goes ahead with the other files
+            typer.echo(str(issue), err=True)
+        return None
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def unchanged_report(
+    paths: list[Path], captured: date | None, settings: Settings
+) -> IndexReport | None:
+    """For --if-changed: a no-op report when every file is already indexed byte for byte (same
+    name and sha256 in the catalog, same capture date if given, no interrupted run to finish);
+    None when anything may need work. Reads only the catalog, so run.sh's re-index of the
+    sample dumps costs a fraction of a second instead of loading the embedding model."""
+    from rag.assistant import expand_paths
+    from rag.models import IndexReport
+    from vectorstore.catalog import Catalog, DumpRecord
+
+    files, issues = expand_paths(paths)
+    catalog = Catalog.in_home(settings.home)
+    if issues or not files or catalog.reconcile_pending:
+        return None
+    known = {d.name: d for d in catalog.dumps()}
+    for file in files:
+        record = DumpRecord.from_file(file, captured, False, 0)
+        stored = known.get(record.name)
+        if stored is None or stored.sha256 != record.sha256:
+            return None
+        if captured and stored.captured != record.captured:
+            return None
+    names = {f.name for f in files}
+    papers = sum(1 for d in catalog.papers().values() if names & set(d.metadata.get("dumps", [])))
+    return IndexReport(files=[str(f) for f in files], papers_unchanged=papers)
 
 
 @app.command()
@@ -127,19 +253,36 @@ def index(
     wait: Annotated[
         float, typer.Option(help="Seconds to wait if another index run holds the data dir.")
     ] = 0,
+    if_changed: Annotated[
+        bool,
+        typer.Option(
+            "--if-changed",
+            help="Do nothing, without loading the model, when every file is already indexed "
+            "unchanged. Does not notice changed settings or a new paperchat release.",
+        ),
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Index dump files (new papers added, changed ones updated, nothing embedded twice)."""
+    """Index dump files: only new or changed papers get embedded."""
     with user_errors():
         if not paths and not rebuild:
             raise InputError("Give one or more dump files or folders to index.")
-        assistant = make_assistant(home)
+        settings = load_settings(home)
+        captured_on = parse_date(captured, "--captured")
+        failed = None if rebuild else preflight(paths or [], captured_on, settings)
+        if failed is not None:
+            print_report(failed, as_json)
+            raise typer.Exit(1)
+        skip = if_changed and not (prune or rebuild)
+        if skip and (same := unchanged_report(paths or [], captured_on, settings)):
+            print_report(same, as_json)
+            return
         report = run_index(
-            assistant,
+            make_assistant(settings),
             paths or [],
             as_json,
-            captured=parse_date(captured, "--captured"),
+            captured=captured_on,
             prune=prune,
             rebuild=rebuild,
             lock_timeout=wait,
@@ -163,14 +306,11 @@ def ask(
 ) -> None:
     """Answer a question from the indexed papers, citing them."""
     with user_errors():
-        assistant = make_assistant(home)
+        settings = load_settings(home)
+        window = parse_date(since, "--since"), parse_date(until, "--until")
+        assistant = make_assistant(settings)
         answer = assistant.ask(
-            question,
-            k=k,
-            since=parse_date(since, "--since"),
-            until=parse_date(until, "--until"),
-            org=org,
-            min_upvotes=min_upvotes,
+            question, k=k, since=window[0], until=window[1], org=org, min_upvotes=min_upvotes
         )
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
@@ -203,29 +343,64 @@ def format_answer(answer: Answer, mode_label: str) -> str:
 def stats(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Show what is indexed: papers, chunks, dumps, dates, model, store."""
     with user_errors():
-        st = make_assistant(home).stats()
+        st = read_stats(load_settings(home))
     if as_json:
-        typer.echo(st.model_dump_json(indent=2))
+        import json
+
+        typer.echo(json.dumps(st, indent=2))
         return
-    dates = f"{st.date_range[0]} .. {st.date_range[1]}" if st.date_range else "-"
-    typer.echo(
-        "\n".join(
-            [
-                f"papers:          {st.papers}",
-                f"chunks:          {st.chunks}",
-                f"dumps seen:      {len(st.dumps)}",
-                *[
-                    f"  - {d.get('name')} (captured {d.get('captured')}"
-                    + (", inferred)" if d.get("captured_inferred") else ")")
-                    for d in st.dumps
-                ],
-                f"published:       {dates}",
-                f"embedding model: {st.embedding_model} ({st.embedding_dimension} dims)",
-                f"store:           {st.store}",
-                f"answers:         {st.mode}",
-            ]
-        )
-    )
+    typer.echo(format_stats(st))
+
+
+def read_stats(settings: Settings) -> dict[str, Any]:
+    """The fields of ResearchAssistant.stats(), read from the catalog alone.
+
+    The catalog records the chunk set and the embedding model, so neither Chroma nor the model
+    (torch: 5-20 s) is needed to say what is indexed."""
+    from vectorstore.catalog import Catalog
+
+    summary = Catalog.in_home(settings.home).summary()
+    dated = summary.published_min and summary.published_max
+    return {
+        "papers": summary.papers,
+        "chunks": summary.chunks,
+        "dumps": [asdict(d) for d in summary.dumps],
+        "date_range": [summary.published_min, summary.published_max] if dated else None,
+        "embedding_model": summary.embedding_model or settings.embedding_model,
+        "embedding_dimension": summary.dimension,
+        "store": settings.chroma_url or str(settings.home / "chroma"),
+        "mode": mode_label(settings),
+        "reconcile_pending": summary.reconcile_pending,
+    }
+
+
+def mode_label(settings: Settings) -> str:
+    """As ResearchAssistant.mode_label: the CLI has no way to pass in a chat model."""
+    if settings.llm_configured:
+        return f"LLM: {settings.llm_model}"
+    return "extractive — no LLM configured"
+
+
+def format_stats(st: dict[str, Any]) -> str:
+    dates = f"{st['date_range'][0]} .. {st['date_range'][1]}" if st["date_range"] else "-"
+    dims = f"{st['embedding_dimension']} dims" if st["embedding_dimension"] else "nothing embedded"
+    lines = [
+        f"papers:          {st['papers']}",
+        f"chunks:          {st['chunks']}",
+        f"dumps seen:      {len(st['dumps'])}",
+        *[
+            f"  - {d.get('name')} (captured {d.get('captured')}"
+            + (", inferred)" if d.get("captured_inferred") else ")")
+            for d in st["dumps"]
+        ],
+        f"published:       {dates}",
+        f"embedding model: {st['embedding_model']} ({dims})",
+        f"store:           {st['store']}",
+        f"answers:         {st['mode']}",
+    ]
+    if st["reconcile_pending"]:
+        lines.append("note:            an index run was interrupted; `paperchat index` finishes it")
+    return "\n".join(lines)
 
 
 @app.command("eval")
@@ -234,26 +409,18 @@ def evaluate(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Measure retrieval (Recall@k, MRR) and abstention on a question set, vs dense-only."""
+    """Measure retrieval quality and abstention on a question set.
+
+    Recall@k and MRR, beside a dense-only baseline from the same run.
+    """
     from rag.evaluation import format_report
 
     with user_errors():
-        report = make_assistant(home).evaluate(questions)
+        settings = load_settings(home)
+        if not questions.is_file():
+            raise InputError(f"{questions}: no such question file.")
+        report = make_assistant(settings).evaluate(questions)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
-
-
-@app.command()
-def ui(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
-    home: HomeOption = None,
-) -> None:
-    """Open the chat UI in the browser (local only unless --host says otherwise)."""
-    from ui.app import launch
-
-    with user_errors():
-        assistant = make_assistant(home)
-        launch(assistant, host=host, port=port)
 
 
 @app.command()
@@ -262,14 +429,15 @@ def watch(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Keep running; index dump files as they appear in or change under FOLDER."""
+    """Keep indexing dump files as they arrive in FOLDER."""
     from watchfiles import Change
     from watchfiles import watch as watch_changes
 
     with user_errors():
+        settings = load_settings(home)
         if not folder.is_dir():
             raise InputError(f"{folder} is not a folder.")
-        assistant = make_assistant(home)
+        assistant = make_assistant(settings)
         if any(folder.rglob("*.txt")):
             run_index(assistant, [folder], as_json)
         typer.echo(f"watching {folder} for dump files (Ctrl-C to stop)", err=True)

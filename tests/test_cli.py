@@ -60,6 +60,18 @@ def test_index_reports_new_papers_and_fails_on_a_bad_file(
     assert "added 0" in again.stdout and "chunks embedded 0" in again.stdout
 
 
+def test_progress_into_a_log_is_plain_lines(writable_indexed_home: Path, tmp_path: Path) -> None:
+    new = tmp_path / "new.txt"
+    new.write_text(NEW_DUMP, encoding="utf-8")
+
+    result = run("index", str(new), home=writable_indexed_home)  # stderr is a pipe, not a TTY
+
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert "chunking: 1/1" in lines and "embedding: 0/1" in lines and "embedding: 1/1" in lines
+
+
 def test_stats_json_describes_the_index(indexed_home: Path) -> None:
     result = run("stats", "--json", home=indexed_home)
     assert result.returncode == 0, result.stderr
