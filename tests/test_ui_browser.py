@@ -123,3 +123,72 @@ def test_upload_in_the_browser_shows_progress_then_the_summary(page, tmp_path):
     ).first.wait_for()
     assert_inert(page)
     assert page.locator("svg[onload]").count() == 0
+
+
+HOSTILE = [
+    '"><script>alert(3)</script>',
+    "<iframe srcdoc='<script>alert(4)</script>'></iframe>",
+    "[click](javascript:alert(5)) {{7*7}} ${alert(6)}",
+    "<svg/onload=alert(7)> <a href=javascript:alert(8)>x</a>",
+]
+LEMUR_TITLES = [
+    f"Lemur vocalisation call types {HOSTILE[0]} {HOSTILE[3]}",
+    f"Lemur vocalisation acoustic corpus {HOSTILE[1]} {HOSTILE[2]}",
+]
+LEMUR_QUESTION = "What call types do lemurs use in their vocalisation?"
+
+
+def assert_no_payload_markup(page: Page) -> None:
+    """assert_inert, and none of HOSTILE's elements or javascript: links exist anywhere."""
+    assert_inert(page)
+    assert page.locator("iframe[srcdoc], svg[onload], a[href^='javascript']").count() == 0
+    scripts = page.evaluate("[...document.scripts].map(s => s.textContent).join(' ')")
+    assert "alert(" not in scripts
+
+
+def test_hostile_titles_are_inert_on_cards_papers_and_similar(page, tmp_path):
+    """Every place a title shows: chat cards (panel and in-message), citation hover titles,
+    the Papers table, the paper detail and another paper's similar list."""
+    dump = write_dump(
+        tmp_path / "lemurs.txt",
+        [
+            (LEMUR_TITLES[0], f"Ring-tailed lemurs use six vocalisation call types {HOSTILE[0]}."),
+            (
+                LEMUR_TITLES[1],
+                f"A corpus of lemur vocalisation recordings {HOSTILE[1]} call types.",
+            ),
+        ],
+    )
+    page.get_by_role("tab", name="Index").click()
+    page.locator("#pc-upload input[type=file]").set_input_files(str(dump))
+    page.get_by_role("button", name="Index these dumps").click()
+    page.locator("#pc-index-status .pc-report").wait_for(timeout=120_000)
+    assert "added 2" in page.locator("#pc-index-status .pc-report").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, LEMUR_QUESTION)
+    panel = page.locator("#pc-sources").inner_text()
+    message = page.locator("#pc-chat .pc-answer").last
+    message.locator(".pc-msg-sources > summary").click()
+    in_message = message.locator(".pc-msg-sources").inner_text()
+    hover = message.locator("a.pc-cite-link").evaluate_all("links => links.map(a => a.title)")
+    for title in LEMUR_TITLES:
+        assert title in panel and title in in_message
+    assert set(hover) <= set(LEMUR_TITLES) and hover
+    assert "49" not in panel  # {{7*7}} was not evaluated by a template
+    assert_no_payload_markup(page)
+
+    page.get_by_role("tab", name="Papers").click()
+    page.get_by_label("Filter").fill("lemur vocalisation")
+    page.locator("#pc-papers-count").get_by_text("2 of").wait_for()
+    table = page.locator("#pc-papers")
+    for title in LEMUR_TITLES:
+        table.get_by_text(title, exact=True).filter(visible=True).first.wait_for()
+    table.get_by_text(LEMUR_TITLES[0], exact=True).filter(visible=True).first.click()
+    detail = page.locator("#pc-paper-detail")
+    similar = detail.locator(".pc-similar li .pc-title")
+    similar.first.wait_for()
+    assert detail.locator(".pc-title.pc-big").inner_text() == LEMUR_TITLES[0]
+    assert LEMUR_TITLES[1] in similar.all_inner_texts()
+    page.screenshot(path=str(tmp_path / "hostile-papers.png"), full_page=True)
+    assert_no_payload_markup(page)

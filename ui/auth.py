@@ -14,10 +14,14 @@ Credentials = list[tuple[str, str]]
 
 
 def parse_pair(text: str, where: str) -> tuple[str, str]:
-    """'user:password' -> (user, password); the password may itself contain ':'."""
+    """'user:password' -> (user, password); the password may itself contain ':'.
+
+    The error never quotes the value: a line missing its ':' may well be a bare password, and
+    the message goes to the terminal and the logs."""
     user, sep, password = text.partition(":")
     if not sep or not user.strip() or not password:
-        raise InputError(f"{where}: expected 'user:password', got {text!r}.")
+        missing = "the ':'" if not sep else "a user name" if not user.strip() else "a password"
+        raise InputError(f"{where}: expected 'user:password', but it lacks {missing}.")
     return user.strip(), password
 
 
