@@ -2,8 +2,9 @@
 
 It wires the pieces together and nothing more: parsing and merging (rag.papers,
 rag.dump_parser), storage and search (vectorstore.PaperIndex), and answering (rag.chain).
-Expensive parts (the embedding model, the Chroma client) load on first use, so that
-`paperchat --help` or a stats call stays quick.
+Expensive parts (the embedding model, the Chroma client, the chat model) load on first use, so
+that `paperchat --help` or a stats call stays quick. A user may bring their own LangChain chat
+model and embeddings; the settings supply only the defaults.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from rag.chain import build_chain, stream_answer
 from rag.dump_parser import ParsedDump, parse_dump
 from rag.errors import InputError, PaperchatError
 from rag.evaluation import EvalReport, run_eval
-from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
+from rag.models import Answer, FileIssue, IndexReport, PaperHit
 from rag.papers import Paper, merge_papers
 from rag.settings import Settings
 from vectorstore.errors import PaperIndexError
@@ -47,18 +50,38 @@ class Stats(BaseModel):
 
 
 class ResearchAssistant:
-    """Index dumps, search papers and answer questions with cited sources."""
+    """Index dumps, search papers and answer questions with cited sources.
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    `llm`: any LangChain chat model (ChatOpenAI, ChatOllama, ChatAnthropic, ...); without one,
+    the OPENAI_* settings build a ChatOpenAI, and without those answers are extractive.
+    `embeddings`: any LangChain Embeddings, used to index and to search; an index built with
+    another model is refused (see vectorstore.embeddings.LangChainEmbedder for the name it is
+    recorded under)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        llm: BaseChatModel | None = None,
+        embeddings: Embeddings | None = None,
+    ) -> None:
+        if llm is not None and not isinstance(llm, BaseChatModel):
+            raise TypeError(f"llm must be a LangChain chat model, got {type(llm).__name__}")
+        if embeddings is not None and not isinstance(embeddings, Embeddings):
+            raise TypeError(f"embeddings must be LangChain Embeddings, got {type(embeddings)}")
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        self._llm = llm
+        self._embeddings = embeddings
 
     # --- lazily built parts -----------------------------------------------------------------
 
     @cached_property
     def embedder(self):
-        from vectorstore.embeddings import load_embedder
+        from vectorstore.embeddings import as_embedder, load_embedder
 
+        if self._embeddings is not None:
+            return as_embedder(self._embeddings)
         s = self.settings
         return _wrap(
             load_embedder,
@@ -85,12 +108,34 @@ class ResearchAssistant:
         )
 
     @cached_property
+    def llm(self) -> BaseChatModel | None:
+        """The chat model answers come from: the one passed in, else the settings' (or None)."""
+        if self._llm is not None:
+            return self._llm
+        from rag.chain import default_llm
+
+        return default_llm(self.settings)
+
+    @cached_property
+    def retriever(self) -> BaseRetriever:
+        """The retriever the chain uses: one Document per paper (id = paper_id, PaperHit's
+        fields as metadata), `k` = PAPERCHAT_TOP_K unless a call says `k=`; `filters=` takes a
+        SearchFilters or a mapping of its fields. Reusable in a pipeline of one's own."""
+        return self.paper_index.retriever(k=self.settings.top_k)
+
+    @cached_property
     def chain(self) -> Runnable:
-        """The LCEL chain: {"question", "history", "k"?, "filters"?} -> Answer."""
-        return build_chain(self._search_sources, self.settings, self.embedder)
+        """The LCEL chain: {"question", "history", "k"?, "filters"?} -> Answer (rag.chain)."""
+        from rag.chain import build_chain
+
+        return build_chain(self.retriever, self.settings, self.embedder, llm=self.llm)
 
     @property
     def mode_label(self) -> str:
+        if self._llm is not None:
+            from rag.llm import chat_model_name
+
+            return f"LLM: {chat_model_name(self._llm)}"
         if self.settings.llm_configured:
             return f"LLM: {self.settings.llm_model}"
         return "extractive — no LLM configured"
@@ -176,7 +221,8 @@ class ResearchAssistant:
     ) -> list[PaperHit]:
         """Papers relevant to `question`, one hit per paper, best first."""
         filters = make_filters(since, until, org, min_upvotes)
-        return [hit_from_document(d) for d in self._search_documents(question, k, filters)]
+        docs = _wrap(self.retriever.invoke, question, k=k, filters=filters)
+        return [hit_from_document(d) for d in docs]
 
     def ask(self, question: str, history: list[dict] | None = None, **options: Any) -> Answer:
         payload = self._chain_input(question, history, **options)  # validate before loading
@@ -187,7 +233,7 @@ class ResearchAssistant:
     ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the final Answer."""
         payload = self._chain_input(question, history, **options)
-        yield from stream_answer(self.chain, payload)
+        yield from self.chain.stream(payload)
 
     def evaluate(self, questions_path: str | Path, k_max: int = 10) -> EvalReport:
         """Retrieval quality and abstention on a question set, beside a dense-only baseline."""
@@ -246,15 +292,6 @@ class ResearchAssistant:
             "k": k or self.settings.top_k,
             "filters": make_filters(since, until, org, min_upvotes),
         }
-
-    def _search_documents(
-        self, question: str, k: int, filters: SearchFilters | None
-    ) -> list[Document]:
-        return _wrap(self.paper_index.search, question, k=k, filters=filters)
-
-    def _search_sources(self, question: str, k: int, filters: SearchFilters | None) -> list[Source]:
-        docs = self._search_documents(question, k, filters)
-        return [source_from_document(n, d) for n, d in enumerate(docs, start=1)]
 
 
 # --- helpers (module level so the CLI and the UI can share them) -----------------------------
@@ -316,21 +353,6 @@ def hit_from_doc(doc) -> PaperHit:
         upvotes=m.get("upvotes"),
         authors_count=m.get("authors_count"),
         abstract=doc.abstract,
-    )
-
-
-def source_from_document(number: int, doc: Document) -> Source:
-    hit = hit_from_document(doc)
-    return Source(
-        number=number,
-        paper_id=hit.paper_id,
-        title=hit.title,
-        score=hit.score,
-        published=hit.published,
-        org=hit.org,
-        upvotes=hit.upvotes,
-        snippet=hit.snippet,
-        abstract=hit.abstract,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,18 +229,32 @@ def _best_sentences(
     )
 
 
+LEAD_PIECE = LEAD + "\n\n"
+
+
+def bullet(quote: Quote) -> str:
+    """One quoted paper: its title, its citation and the chosen sentences."""
+    return f"- **{quote.source.title}** [{quote.source.number}]: {' '.join(quote.sentences)}\n"
+
+
 def compose(quotes: Sequence[Quote]) -> list[str]:
     """The answer as pieces (lead line, then one bullet per paper) so it can be streamed."""
-    pieces = [LEAD + "\n\n"]
-    for quote in quotes:
-        body = " ".join(quote.sentences)
-        pieces.append(f"- **{quote.source.title}** [{quote.source.number}]: {body}\n")
-    return pieces
+    return [LEAD_PIECE, *(bullet(q) for q in quotes)]
 
 
 def extractive_answer(question: str, sources: Sequence[Source], embedder: Embeddings) -> list[str]:
     """Pieces of a cited, quoted answer to `question` from `sources` (joined: the full text)."""
     return compose(select_quotes(question, sources, embedder))
+
+
+def stream_extractive_answer(
+    question: str, sources: Sequence[Source], embedder: Embeddings
+) -> Iterator[str]:
+    """The same pieces, the lead line first: it goes out before the sentences are embedded
+    (the only slow part), so a chat shows the answer starting at once."""
+    yield LEAD_PIECE
+    for quote in select_quotes(question, sources, embedder):
+        yield bullet(quote)
 
 
 class SentenceCache(Embeddings):

@@ -6,6 +6,9 @@ only a base URL is given. Every failure of the server or the network becomes `LL
 whose message says what failed and what to check, so callers never see an SDK traceback; and
 it comes quickly: a server's Retry-After is obeyed only up to PAPERCHAT_LLM_RETRY_MAX_WAIT
 seconds, so a rate-limited retry cannot keep the user waiting a minute.
+
+A user may instead pass any LangChain chat model to ResearchAssistant(llm=...); its failures
+become LLMError too, described from the model object itself (LLMTarget).
 """
 
 from __future__ import annotations
@@ -13,15 +16,25 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import openai
+from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from rag.errors import LLMError
 from rag.settings import Settings
 
-__all__ = ["OPENAI_DEFAULT_URL", "LLMError", "describe_failure", "llm_errors", "make_chat_model"]
+__all__ = [
+    "OPENAI_DEFAULT_URL",
+    "LLMError",
+    "LLMTarget",
+    "chat_model_name",
+    "describe_failure",
+    "llm_errors",
+    "make_chat_model",
+]
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 NO_KEY_PLACEHOLDER = "not-needed"
@@ -81,38 +94,98 @@ def cap_retry_after(headers: MutableMapping[str, str], max_wait: float) -> None:
         headers["retry-after"] = f"{max_wait:g}"
 
 
+@dataclass(frozen=True)
+class LLMTarget:
+    """What an error message names: the model, where it is served and the client's limits.
+
+    Read from the chat model itself when it exposes them (ChatOpenAI does), so a model passed
+    in by the user is described as it is, not as the settings would have built it."""
+
+    model: str
+    url: str
+    timeout: float
+    max_retries: int
+    openai: bool = True
+
+    @classmethod
+    def of(cls, settings: Settings, llm: BaseChatModel | None = None) -> LLMTarget:
+        if llm is None:
+            model, url = settings.llm_model, server_url(settings)
+            return cls(model, url, settings.llm_timeout, settings.llm_max_retries)
+        timeout = getattr(llm, "request_timeout", None)
+        retries = getattr(llm, "max_retries", None)
+        return cls(
+            model=chat_model_name(llm),
+            url=str(getattr(llm, "openai_api_base", None) or server_url(settings)),
+            timeout=float(timeout) if isinstance(timeout, int | float) else settings.llm_timeout,
+            max_retries=retries if isinstance(retries, int) else 0,
+            openai=isinstance(llm, ChatOpenAI),
+        )
+
+
+def chat_model_name(llm: BaseChatModel) -> str:
+    """Shown as the answer's `model` and in the UI: the model's own name, else its class."""
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(llm, attribute, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return type(llm).__name__
+
+
 @contextmanager
-def llm_errors(settings: Settings, step: str = "answer") -> Iterator[None]:
-    """Turn any failure of an LLM call made inside the block into an actionable LLMError."""
+def llm_errors(
+    settings: Settings, step: str = "answer", llm: BaseChatModel | None = None
+) -> Iterator[None]:
+    """Turn any failure of an LLM call made inside the block into an actionable LLMError.
+
+    A chat model of another provider raises its own SDK's errors; those become an LLMError
+    naming the model and the step, so the CLI and UI still show one line, not a traceback."""
+    target = LLMTarget.of(settings, llm)
     try:
         yield
     except LLMError:
         raise
     except openai.OpenAIError as exc:
-        raise LLMError(describe_failure(exc, settings, step)) from exc
+        raise LLMError(describe_failure(exc, target, step)) from exc
     except ValueError as exc:  # langchain-openai's reaction to a malformed response body
+        if not target.openai:
+            raise LLMError(_other_failure(exc, target, step)) from exc
         raise LLMError(
-            f"The LLM server at {server_url(settings)} sent a response that is not valid "
+            f"The LLM server at {target.url} sent a response that is not valid "
             f"OpenAI chat-completions output while writing the {step} ({exc}). Check that "
             "OPENAI_BASE_URL points at an OpenAI-compatible /v1 endpoint."
         ) from exc
+    except Exception as exc:
+        if target.openai:
+            raise
+        raise LLMError(_other_failure(exc, target, step)) from exc
+
+
+def _other_failure(exc: Exception, target: LLMTarget, step: str) -> str:
+    return (
+        f"The chat model '{target.model}' failed while writing the {step}: "
+        f"{type(exc).__name__}: {exc}. Check the model's configuration and its server."
+    )
 
 
 def server_url(settings: Settings) -> str:
     return settings.openai_base_url or OPENAI_DEFAULT_URL
 
 
-def describe_failure(exc: openai.OpenAIError, settings: Settings, step: str = "answer") -> str:
+def describe_failure(
+    exc: openai.OpenAIError, target: LLMTarget | Settings, step: str = "answer"
+) -> str:
     """One sentence on what failed, one on what to check; the server's own words when useful."""
-    url = server_url(settings)
-    model = settings.llm_model
+    if isinstance(target, Settings):
+        target = LLMTarget.of(target)
+    url, model = target.url, target.model
     doing = f"while writing the {step} with model '{model}' at {url}"
-    tries = settings.llm_max_retries + 1
+    tries = target.max_retries + 1
     attempts = f"{tries} attempt{'s' if tries != 1 else ''}"
     detail = _server_message(exc)
     if isinstance(exc, openai.APITimeoutError):
         return (
-            f"The LLM did not answer within {settings.llm_timeout:g} s ({attempts}) {doing}. "
+            f"The LLM did not answer within {target.timeout:g} s ({attempts}) {doing}. "
             "Check that the server is up and not overloaded, or raise PAPERCHAT_LLM_TIMEOUT."
         )
     if isinstance(exc, openai.APIConnectionError):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vectorstore.filters import SearchFilters
 
 
 class FileIssue(BaseModel):
@@ -103,7 +105,61 @@ class Answer(BaseModel):
     )
     timings: dict[str, float] = Field(default_factory=dict)
 
+    def __radd__(self, other: Any) -> Answer:
+        """`pieces + answer` is the answer: a stream ends with the checked Answer, which
+        supersedes the raw pieces, so LangChain's `+` aggregation of a stream gives it."""
+        if isinstance(other, str | Answer):
+            return self
+        return NotImplemented
+
 
 class HistoryMessage(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+
+
+# LangChain message types -> our roles, so a LangChain chat history can be passed as is.
+_MESSAGE_ROLES = {"human": "user", "ai": "assistant", "user": "user", "assistant": "assistant"}
+
+
+class ChainInput(BaseModel):
+    """The input of `ResearchAssistant.chain` (its `input_schema`); a bare string is taken as
+    the question."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    question: str = Field(description="The question; a follow-up is rewritten using history.")
+    history: list[HistoryMessage] = Field(
+        default_factory=list,
+        description='Earlier turns: {"role": "user"|"assistant", "content": str} or LangChain '
+        "HumanMessage/AIMessage.",
+    )
+    k: Annotated[int, Field(strict=True, ge=1)] | None = Field(
+        default=None, description="Sources to answer from; default PAPERCHAT_TOP_K."
+    )
+    filters: SearchFilters | None = Field(
+        default=None, description="Published date range, org, minimum upvotes."
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('"question" must be a non-empty string')
+        return value.strip()
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _from_messages(cls, value: Any) -> Any:
+        """LangChain messages carry `type` ("human"/"ai") where we say `role`."""
+        if not isinstance(value, list | tuple):
+            return value
+        return [_as_turn(item) for item in value]
+
+
+def _as_turn(item: Any) -> Any:
+    kind = getattr(item, "type", None)
+    content = getattr(item, "content", None)
+    if isinstance(kind, str) and isinstance(content, str) and kind in _MESSAGE_ROLES:
+        return {"role": _MESSAGE_ROLES[kind], "content": content}
+    return item

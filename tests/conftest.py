@@ -212,17 +212,45 @@ def make_sources(sample_papers_by_title):
     return make
 
 
+def source_document(source):
+    """A Source as the project's retriever returns it: a Document in PaperHit's shape."""
+    from langchain_core.documents import Document
+
+    metadata = {
+        "paper_id": source.paper_id,
+        "title": source.title,
+        "score": source.score,
+        "relevance": source.score,
+        "published": source.published,
+        "org": source.org,
+        "upvotes": source.upvotes,
+        "abstract": source.abstract,
+        "evidence": [source.snippet],
+    }
+    return Document(id=source.paper_id, page_content=source.snippet, metadata=metadata)
+
+
 @pytest.fixture
 def recording_search():
-    """recording_search(sources) -> a chain `search` callable returning `sources` (up to k)
-    and recording each call's (question, k, filters) in `.calls`."""
+    """recording_search(sources) -> a LangChain retriever (what the chain retrieves with)
+    returning `sources` (up to k) as Documents and recording each call's (question, k, filters)
+    in `.calls`."""
+    from langchain_core.retrievers import BaseRetriever
+
+    class RecordingRetriever(BaseRetriever):
+        sources: list
+        calls: list
+
+        def _get_relevant_documents(self, query, *, run_manager, k=5, filters=None):
+            self.calls.append((query, k, filters))
+            return [source_document(s) for s in self.sources[:k]]
+
+        async def _aget_relevant_documents(self, query, *, run_manager, k=5, filters=None):
+            return self._get_relevant_documents(
+                query, run_manager=run_manager, k=k, filters=filters
+            )
 
     def make(sources: list):
-        def search(question: str, k: int, filters) -> list:
-            search.calls.append((question, k, filters))
-            return list(sources[:k])
-
-        search.calls = []
-        return search
+        return RecordingRetriever(sources=list(sources), calls=[])
 
     return make

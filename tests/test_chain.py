@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from rag.chain import ABSTAIN_EMPTY_MESSAGE, ABSTAIN_MESSAGE, build_chain, stream_answer
 from rag.extractive import LEAD, Quote, compose, split_sentences
 from rag.models import Answer
 from rag.settings import Settings
+from vectorstore.filters import SearchFilters
 
 LOOKAHEAD = (
     "Lookahead: An Inference Acceleration Framework for Large Language Model with "
@@ -96,11 +99,15 @@ def test_abstain_threshold_setting_overrides(tmp_path, make_sources, recording_s
 
 def test_filters_and_k_reach_the_search(settings, make_sources, recording_search, embedder):
     search = recording_search(make_sources([MARS, CROSS_VIDEO]))
-    marker = object()  # the chain passes filters through untouched
+    filters = SearchFilters(since=date(2025, 1, 1), org="ByteDance")
     build_chain(search, settings, embedder).invoke(
-        {"question": "person search", "k": 1, "filters": marker}
+        {"question": "person search", "k": 1, "filters": filters}
     )
-    assert search.calls == [("person search", 1, marker)]
+    # A mapping of the same fields (ISO dates) is validated into the same filters.
+    build_chain(search, settings, embedder).invoke(
+        {"question": "person search", "filters": {"since": "2025-01-01", "org": "ByteDance"}}
+    )
+    assert search.calls == [("person search", 1, filters), ("person search", 3, filters)]
 
 
 def test_duplicate_papers_are_numbered_once(settings, make_sources, recording_search, embedder):

@@ -2,7 +2,8 @@
 
 Every embedder also says how many tokens a text costs (`count_tokens`) and how many the model can
 take (`max_tokens`): the chunker needs both, so that no chunk is ever silently truncated by the
-model. Vectors are L2-normalised, so cosine distance in Chroma equals 1 - dot product.
+model. Vectors are L2-normalised, so cosine distance in Chroma equals 1 - dot product. A user's
+own LangChain `Embeddings` gets the same interface from `as_embedder` (LangChainEmbedder).
 """
 
 from __future__ import annotations
@@ -153,6 +154,77 @@ class OpenAICompatibleEmbedder(Embedder):
 
     def embed_query(self, text: str) -> list[float]:
         return self._request([text])[0]
+
+
+class LangChainEmbedder(Embedder):
+    """Any LangChain `Embeddings` a user brings (OpenAIEmbeddings, HuggingFaceEmbeddings, ...).
+
+    The index needs three things such an object does not promise, so they are supplied here:
+    - a stable `model_name` for the guard that refuses an index built with another model: the
+      object's own `model_name`, `model` or `model_id` string when it has one (the names
+      LangChain's integrations use), else its class name. Give a custom class a `model_name`
+      attribute to make the name explicit;
+    - a token count: the object's `count_tokens` if it has one, else the same deliberately high
+      estimate as for embedding servers, so chunks stay inside `max_tokens` (the object's
+      `max_tokens` if it has one, else 512);
+    - unit-length vectors: the retriever scores stored vectors by dot product as cosine.
+    """
+
+    def __init__(self, embeddings: Embeddings):
+        self.embeddings = embeddings
+        self.model_name = embedding_model_name(embeddings)
+        self.max_tokens = int(getattr(embeddings, "max_tokens", None) or REMOTE_MAX_TOKENS)
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed_query("dimension probe"))
+        return self._dimension
+
+    def count_tokens(self, text: str) -> int:
+        counter = getattr(self.embeddings, "count_tokens", None)
+        if callable(counter):
+            return int(counter(text))
+        return sum(math.ceil(len(piece) / 4) for piece in _WORDISH.findall(text))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        texts = list(texts)
+        if not texts:
+            return []
+        return _unit_rows(self.embeddings.embed_documents(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return _unit_rows([self.embeddings.embed_query(text)])[0]
+
+    def __repr__(self) -> str:
+        return f"LangChainEmbedder({self.embeddings!r}, model_name={self.model_name!r})"
+
+
+def embedding_model_name(embeddings: Embeddings) -> str:
+    """The name an index records for `embeddings` (see LangChainEmbedder)."""
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(embeddings, attribute, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return type(embeddings).__name__
+
+
+def as_embedder(embeddings: Embeddings) -> Embedder:
+    """The project's Embedder as is; any other LangChain Embeddings wrapped for indexing."""
+    if isinstance(embeddings, Embedder):
+        return embeddings
+    if not isinstance(embeddings, Embeddings):
+        raise TypeError(
+            f"embeddings must be a LangChain Embeddings object, got {type(embeddings).__name__}"
+        )
+    return LangChainEmbedder(embeddings)
+
+
+def _unit_rows(vectors: list[list[float]]) -> list[list[float]]:
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1.0, norms)).tolist()
 
 
 def load_embedder(

@@ -17,6 +17,7 @@ from typing import Any
 
 from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 
 from vectorstore.catalog import Catalog, DumpRecord
 from vectorstore.chroma_store import (
@@ -28,7 +29,7 @@ from vectorstore.chroma_store import (
 )
 from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
-from vectorstore.embeddings import Embedder
+from vectorstore.embeddings import as_embedder
 from vectorstore.filters import SearchFilters
 from vectorstore.indexer import Indexer, Progress, SyncReport
 from vectorstore.keyword_index import KeywordIndex
@@ -54,13 +55,16 @@ class IndexStats:
 
 
 class PaperIndex:
-    """Facade over catalog + Chroma + BM25 for one data directory."""
+    """Facade over catalog + Chroma + BM25 for one data directory.
+
+    `embedder` is the project's Embedder or any LangChain `Embeddings`; the collection records
+    its name and dimension and refuses to be searched or extended by another model."""
 
     def __init__(
         self,
         home: Path,
         *,
-        embedder: Embedder,
+        embedder: Embeddings,
         chroma_url: str | None = None,
         chroma_timeout: float = DEFAULT_TIMEOUT,
         collection: str = "papers",
@@ -70,7 +74,9 @@ class PaperIndex:
     ):
         self.home = Path(home).expanduser()
         self.home.mkdir(parents=True, exist_ok=True)
-        self.embedder = embedder
+        # Any LangChain Embeddings: wrapped so the chunker can count tokens and the model guard
+        # has a name (vectorstore.embeddings.LangChainEmbedder).
+        self.embedder = embedder = as_embedder(embedder)
         self.chroma_url = chroma_url
         self.collection_name = collection
         # StoreUnavailable if down; chroma_timeout bounds every request to a server.

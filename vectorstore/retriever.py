@@ -21,17 +21,22 @@ allowed chunks. Both paths give the same papers; `filter_strategy` forces one fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from vectorstore import fusion
@@ -360,7 +365,13 @@ def _best_chunks(cand: Candidate, texts: dict[str, str]) -> list[str]:
 class HybridRetriever(BaseRetriever):
     """LangChain retriever over a PaperIndex: one Document per paper, best first.
 
-    `mode` "dense" / "bm25" give the single-retriever baselines used by `paperchat eval`.
+    This is what ResearchAssistant's chain retrieves with, and what a user may put in a
+    pipeline of their own. Each Document has `id` = paper_id, the best evidence chunk as
+    `page_content`, and PaperHit's fields as metadata (`score` is the calibrated relevance in
+    [0, 1], as in PaperHit), plus the ranking signals (`fused_score`, `dense_score`,
+    `bm25_score`, `coverage`). `k` and `filters` are defaults; a call may override them:
+    `retriever.invoke(question, k=3, filters={"since": "2025-01-01"})`.
+    `mode` "dense" / "bm25" give the single-retriever baselines.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -372,8 +383,65 @@ class HybridRetriever(BaseRetriever):
     filter_strategy: FilterStrategy = "auto"
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: SearchFilters | Mapping[str, Any] | None = None,
     ) -> list[Document]:
-        return self.search_engine.search(
-            query, self.k, self.filters, mode=self.mode, filter_strategy=self.filter_strategy
+        return self._search(query, k, filters)
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: SearchFilters | Mapping[str, Any] | None = None,
+    ) -> list[Document]:
+        """The search is CPU and local I/O: run it off the event loop (the base class would
+        too, but would drop `k` and `filters`)."""
+        return await run_in_executor(None, self._search, query, k, filters)
+
+    def _search(
+        self, query: str, k: int | None, filters: SearchFilters | Mapping[str, Any] | None
+    ) -> list[Document]:
+        found = self.search_engine.search(
+            query,
+            self.k if k is None else k,
+            self.filters if filters is None else as_filters(filters),
+            mode=self.mode,
+            filter_strategy=self.filter_strategy,
         )
+        return [paper_document(doc) for doc in found]
+
+
+HIT_KEYS = ("paper_id", "title", "published", "org", "upvotes", "authors_count", "abstract")
+SIGNAL_KEYS = ("dense_score", "bm25_score", "coverage", "unseen_name")
+
+
+def paper_document(doc: Document) -> Document:
+    """A search result in PaperHit's shape (see HybridRetriever): one meaning of `score`."""
+    m = doc.metadata
+    metadata = {key: m.get(key) for key in HIT_KEYS}
+    metadata["score"] = m.get("relevance", 0.0)
+    metadata["relevance"] = m.get("relevance", 0.0)  # the name evaluation and older code read
+    metadata["evidence"] = list(m.get("evidence", []))
+    metadata["fused_score"] = m.get("score", 0.0)
+    metadata.update({key: m[key] for key in SIGNAL_KEYS if key in m})
+    return Document(id=m["paper_id"], page_content=doc.page_content, metadata=metadata)
+
+
+def as_filters(value: SearchFilters | Mapping[str, Any] | None) -> SearchFilters | None:
+    """Filters as given to the retriever: a SearchFilters, or a mapping of its fields with
+    dates as `date` or ISO strings (what a user writes in a JSON-ish chain input)."""
+    if value is None or isinstance(value, SearchFilters):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"filters must be SearchFilters or a mapping, got {type(value).__name__}")
+    fields = dict(value)
+    for key in ("since", "until"):
+        if isinstance(fields.get(key), str):
+            fields[key] = date.fromisoformat(fields[key])
+    return SearchFilters(**fields)
