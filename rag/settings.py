@@ -63,6 +63,15 @@ class Settings(BaseSettings):
 
     # --- retrieval and answers -----------------------------------------------------------
     top_k: int = 5
+    reranker: str = Field(
+        default="bundled",
+        description="The reader: 'bundled' (shipped cross-encoder), a CrossEncoder name or "
+        "path, a text-embeddings-inference /rerank URL, or 'none' (fusion order only).",
+    )
+    rerank_top_n: int = Field(default=10, ge=1, description="Fused candidates the reader reads.")
+    reranker_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a /rerank server may take per question."
+    )
     abstain_threshold: float | None = Field(
         default=None, description="Override of the calibrated relevance threshold."
     )
@@ -86,7 +95,9 @@ class Settings(BaseSettings):
     # --- UI -------------------------------------------------------------------------------
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
-    auth: str | None = Field(default=None, description="user:password, or a file of such lines.")
+    auth: str | None = Field(
+        default=None, repr=False, description="user:password, or a file of such lines."
+    )
     concurrency_limit: int = Field(default=4, description="Chats answered at the same time.")
     max_upload_mb: int = 20
 

@@ -437,11 +437,6 @@ def test_the_app_refuses_a_binary_dump_with_a_clear_message(auth_app, tmp_path):
     assert not (home / "uploads" / "renamed.txt").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Settings.auth is a plain str, so repr(Settings) shows the login password; "
-    "it should be SecretStr or Field(repr=False) in rag/settings.py (see report)",
-)
 def test_settings_never_show_the_login_password():
     assert "hunter2-LEAKCHECK" not in repr(Settings(auth="alice:hunter2-LEAKCHECK"))
 
