@@ -105,7 +105,17 @@ class ResearchAssistant:
             collection=s.collection,
             chunk_tokens=s.chunk_tokens,
             chunk_overlap_tokens=s.chunk_overlap_tokens,
+            reader=self.reader,
+            rerank_top_n=s.rerank_top_n,
         )
+
+    @cached_property
+    def reader(self):
+        """The cross-encoder that re-reads papers and picks quotes (PAPERCHAT_RERANKER);
+        None for `none`. It loads on its first question, not here."""
+        from vectorstore.reader import load_reader
+
+        return load_reader(self.settings.reranker, timeout=self.settings.reranker_timeout)
 
     @cached_property
     def llm(self) -> BaseChatModel | None:
@@ -128,7 +138,9 @@ class ResearchAssistant:
         """The LCEL chain: {"question", "history", "k"?, "filters"?} -> Answer (rag.chain)."""
         from rag.chain import build_chain
 
-        return build_chain(self.retriever, self.settings, self.embedder, llm=self.llm)
+        return build_chain(
+            self.retriever, self.settings, self.embedder, llm=self.llm, reader=self.reader
+        )
 
     @property
     def mode_label(self) -> str:

@@ -45,7 +45,7 @@ from langchain_core.runnables.config import run_in_executor
 from rag.abstention import should_abstain
 from rag.citations import check_citations, says_not_covered
 from rag.errors import LLMError, PaperchatError
-from rag.extractive import LEAD_PIECE, SentenceCache, bullet, select_quotes
+from rag.extractive import LEAD_PIECE, SentenceCache, SentenceScorer, bullet, select_quotes
 from rag.extractive import stream_extractive_answer as extractive_pieces
 from rag.followup import clean_llm_rewrite, rewrite_without_llm
 from rag.llm import chat_model_name, llm_errors, make_chat_model
@@ -53,6 +53,7 @@ from rag.models import Answer, ChainInput, Source
 from rag.prompts import answer_prompt, condense_prompt, format_history, format_sources
 from rag.settings import Settings
 from vectorstore.errors import PaperIndexError
+from vectorstore.reader import Reader
 
 __all__ = [
     "ABSTAIN_EMPTY_MESSAGE",
@@ -114,14 +115,15 @@ def build_chain(
     embeddings: Embeddings,
     *,
     llm: BaseChatModel | None = None,
+    reader: Reader | None = None,
 ) -> Runnable[ChainInput | Mapping[str, Any] | str, Answer]:
     """The answer chain over `retriever` (one Document per paper, PaperHit metadata).
 
     `llm`: any LangChain chat model; None means the one the settings describe, if any, else
     extractive answers. `embeddings` score the abstracts' sentences for the extractive
-    answerer (and for nothing else here)."""
+    answerer when there is no `reader` (vectorstore.reader), which picks them better."""
     llm = llm if llm is not None else default_llm(settings)
-    steps = _Steps(retriever, settings, SentenceCache(embeddings), llm)
+    steps = _Steps(retriever, settings, SentenceScorer(SentenceCache(embeddings), reader), llm)
     answer = RunnableBranch(
         (RunnableLambda(steps.should_abstain, name="should_abstain"), steps.abstain()),
         steps.answerer(),

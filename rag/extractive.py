@@ -2,13 +2,16 @@
 
 Without an LLM nothing may be paraphrased, so the answer is made of quotations, clearly
 labelled as such. What makes it useful rather than an abstract dump is the selection: for each
-of the best few papers, only the one or two sentences closest to the question (meaning via the
-embedder, plus overlap with the question's own words, which catches names and acronyms that
-small embedding models blur), shown in the abstract's order and cited as [n].
+of the best few papers, only the sentence that answers (the reader, vectorstore.reader, reads
+the question with each sentence), with a neighbour when it answers too, cited as [n]. Without a
+reader (PAPERCHAT_RERANKER=none) sentences are chosen by embedding similarity plus overlap
+with the question's own words, which catches names and acronyms small embedding models blur.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -18,7 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.citations import CITATION_RE
 from rag.models import Source
+from vectorstore.errors import ReaderUnavailable
+from vectorstore.reader import Reader, passage
+from vectorstore.text import split_sentences
+
+log = logging.getLogger(__name__)
 
 LEAD = "Extractive answer (no LLM configured) — quoted from the most relevant abstracts:"
 MAX_PAPERS = 4
@@ -29,18 +38,15 @@ KEYWORD_WEIGHT = 0.35
 SPECIFIC_WEIGHT = 3.0  # numbers and names count three times an ordinary word
 SPECIFIC_BONUS = 0.15  # ... and carrying all of the question's numbers and names adds this
 SECOND_SENTENCE_MARGIN = 0.08  # a second sentence must score almost as well as the best
+READER_SECOND_MARGIN = 0.1  # the same, on the reader's probability scale
 # A paper after the first is quoted only when it is nearly as relevant as the top paper
 # (Source.score, the retriever's calibrated relevance) and its best sentence nearly as good.
 PAPER_KEEP_RATIO = 0.75
 RELEVANCE_KEEP_RATIO = 0.5
 
-# Words whose trailing period does not end a sentence.
-_ABBREVIATIONS = {
-    "e.g", "i.e", "al", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "ref", "refs", "approx",
-    "resp", "no", "nos", "dr", "prof", "mr", "ms", "st", "ca", "viz", "incl", "esp",
-}  # fmt: skip
-_BOUNDARY_RE = re.compile(r"[.!?][\"”’)\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
-_INLINE_REF_RE = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
+# The abstract's own references ("[2]", "[ 2 ]", "[1—3]"): the very pattern the citation check
+# reads, so nothing quoted can pass for a citation of ours.
+_INLINE_REF_RE = re.compile(r"\s*" + CITATION_RE.pattern)
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+(?:\.\d+)?")
 _URL_RE = re.compile(r"https?://\S+|\bgithub\.com/\S+", re.IGNORECASE)
 _CONTRIBUTION_RE = re.compile(
@@ -69,42 +75,6 @@ class Quote:
     source: Source
     sentences: list[str]
     score: float
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an abstract; robust to 'e.g.', 'et al.', '93.3\\%', URLs and initials."""
-    text = " ".join(text.split())
-    sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY_RE.finditer(text):
-        candidate = text[start : match.end()].strip()
-        last_word = candidate.rstrip('.!?"”’)]').split(" ")[-1].lstrip('(["“').lower()
-        if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
-            continue  # "e.g. ImageNet", "et al. (2023)", "J. Smith"
-        sentences.append(candidate)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return _merge_fragments(sentences)
-
-
-def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
-    """Glue splitter debris onto a neighbour: headings ("Background.") forward, the rest back."""
-    merged: list[str] = []
-    carry = ""
-    for sentence in sentences:
-        sentence = f"{carry} {sentence}" if carry else sentence
-        carry = ""
-        if len(sentence) < min_chars and len(sentence.split()) <= 2:
-            carry = sentence  # a heading: it belongs to what follows
-        elif merged and len(sentence) < min_chars:
-            merged[-1] = f"{merged[-1]} {sentence}"
-        else:
-            merged.append(sentence)
-    if carry:
-        merged.append(carry)
-    return merged
 
 
 def clean_sentence(sentence: str) -> str:
@@ -144,12 +114,14 @@ def _stem(word: str) -> str:
 def select_quotes(
     question: str,
     sources: Sequence[Source],
-    embedder: Embeddings,
+    scorer: SentenceScorer | Embeddings,
     *,
     max_papers: int = MAX_PAPERS,
     max_sentences: int = MAX_SENTENCES,
 ) -> list[Quote]:
     """For each of the top papers, its best one or two sentences; weak papers are left out."""
+    if not isinstance(scorer, SentenceScorer):
+        scorer = SentenceScorer(scorer)
     candidates = [
         (source, split_sentences(source.abstract or source.snippet))
         for source in sources[:max_papers]
@@ -157,14 +129,12 @@ def select_quotes(
     candidates = [(source, sents) for source, sents in candidates if sents]
     if not candidates:
         return []
-    flat = [s for _, sents in candidates for s in sents]
-    scores = _sentence_scores(focus(question, sources), flat, embedder)
-    quotes: list[Quote] = []
-    offset = 0
-    for source, sents in candidates:
-        own = scores[offset : offset + len(sents)]
-        offset += len(sents)
-        quotes.append(_best_sentences(source, sents, own, max_sentences))
+    scores, by_reader = scorer.score(focus(question, sources), candidates)
+    pick = _reader_sentences if by_reader else _best_sentences
+    quotes = [
+        pick(source, sents, own, max_sentences)
+        for (source, sents), own in zip(candidates, scores, strict=True)
+    ]
     best = max(q.score for q in quotes)
     top_relevance = max(source.score for source, _ in candidates)
     first = quotes[0]
@@ -175,6 +145,56 @@ def select_quotes(
         and q.source.score >= RELEVANCE_KEEP_RATIO * top_relevance
     ]
     return [first, *kept]
+
+
+class SentenceScorer:
+    """How sentences are scored for quoting: by the reader when there is one (it reads the
+    question with each sentence, so it tells the sentence that answers from the background
+    sentence that restates the question), else by embedding cosine plus shared words."""
+
+    def __init__(self, embedder: Embeddings, reader: Reader | None = None) -> None:
+        self.embedder = embedder
+        self.reader = reader
+
+    def score(
+        self, question: str, candidates: Sequence[tuple[Source, list[str]]]
+    ) -> tuple[list[np.ndarray], bool]:
+        """Per source, one score per sentence; and whether the reader gave them."""
+        sizes = [len(sents) for _, sents in candidates]
+        flat: list[float] | np.ndarray | None = None
+        if self.reader is not None:
+            texts = [passage(src.title, s) for src, sents in candidates for s in sents]
+            try:
+                flat = self.reader.score(question, texts)
+            except ReaderUnavailable as exc:
+                log.warning("%s; choosing quotes by embedding similarity", exc)
+        by_reader = flat is not None
+        if flat is None:
+            sentences = [s for _, sents in candidates for s in sents]
+            flat = _sentence_scores(question, sentences, self.embedder)
+        values = np.asarray(flat, dtype=np.float32)
+        bounds = np.cumsum([0, *sizes])
+        return [values[a:b] for a, b in itertools.pairwise(bounds)], by_reader
+
+
+def _reader_sentences(
+    source: Source, sentences: list[str], scores: np.ndarray, max_sentences: int
+) -> Quote:
+    """The answering sentence, plus a neighbour only when the reader rates it nearly as high:
+    a short contiguous passage, never a run of background."""
+    best = int(np.argmax(scores))
+    chosen = [best]
+    for i in (best - 1, best + 1):
+        near = 0 <= i < len(sentences) and len(chosen) < max_sentences
+        good = near and scores[i] >= max(0.5, scores[best] - READER_SECOND_MARGIN)
+        if good and len(sentences[best]) + len(sentences[i]) <= MAX_QUOTE_CHARS:
+            chosen.append(i)
+    chosen.sort()
+    return Quote(
+        source=source,
+        sentences=[clean_sentence(sentences[i]) for i in chosen],
+        score=float(scores[best]),
+    )
 
 
 def focus(question: str, sources: Sequence[Source]) -> str:
@@ -242,13 +262,15 @@ def compose(quotes: Sequence[Quote]) -> list[str]:
     return [LEAD_PIECE, *(bullet(q) for q in quotes)]
 
 
-def extractive_answer(question: str, sources: Sequence[Source], embedder: Embeddings) -> list[str]:
+def extractive_answer(
+    question: str, sources: Sequence[Source], embedder: SentenceScorer | Embeddings
+) -> list[str]:
     """Pieces of a cited, quoted answer to `question` from `sources` (joined: the full text)."""
     return compose(select_quotes(question, sources, embedder))
 
 
 def stream_extractive_answer(
-    question: str, sources: Sequence[Source], embedder: Embeddings
+    question: str, sources: Sequence[Source], embedder: SentenceScorer | Embeddings
 ) -> Iterator[str]:
     """The same pieces, the lead line first: it goes out before the sentences are embedded
     (the only slow part), so a chat shows the answer starting at once."""

@@ -34,6 +34,8 @@ from vectorstore.filters import SearchFilters
 from vectorstore.indexer import Indexer, Progress, SyncReport
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.locking import WriteLock
+from vectorstore.reader import Reader
+from vectorstore.rerank import RERANK_TOP_N
 from vectorstore.retriever import HybridRetriever, PaperSearch
 
 __all__ = ["DumpRecord", "IndexStats", "PaperIndex", "SyncReport"]
@@ -71,6 +73,8 @@ class PaperIndex:
         chunk_tokens: int = 200,
         chunk_overlap_tokens: int = 40,
         add_batch_size: int = 64,
+        reader: Reader | None = None,
+        rerank_top_n: int = RERANK_TOP_N,
     ):
         self.home = Path(home).expanduser()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -88,6 +92,9 @@ class PaperIndex:
         self.indexer = Indexer(
             self.catalog, self.store, self.keyword_index, self.chunker, embedder, add_batch_size
         )
+        # The reader (vectorstore.reader) re-reads the top fused papers; None: fusion only.
+        self.reader = reader
+        self.rerank_top_n = rerank_top_n
         self._lock = WriteLock(self.home)
         self._collection: Collection | None = None
         self._searcher: PaperSearch | None = None

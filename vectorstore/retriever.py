@@ -41,6 +41,7 @@ from pydantic import ConfigDict
 
 from vectorstore import fusion
 from vectorstore.filters import SearchFilters
+from vectorstore.rerank import rerank as reranked
 
 if TYPE_CHECKING:
     from vectorstore.paper_index import PaperIndex
@@ -111,8 +112,12 @@ class PaperSearch:
         mode: Mode = "hybrid",
         depth: int = DEPTH,
         filter_strategy: FilterStrategy = "auto",
+        rerank: bool = True,
     ) -> list[Document]:
-        """Papers for `query`, best first, at most `k`, one Document per paper."""
+        """Papers for `query`, best first, at most `k`, one Document per paper.
+
+        With a reader (and `rerank`), the top `rerank_top_n` fused papers are re-read and
+        re-ordered, and their relevance is the reader's judgement (vectorstore.rerank)."""
         if not query or not query.strip() or k <= 0:
             return []
         filters = filters if filters is not None and filters.active else None
@@ -128,8 +133,12 @@ class PaperSearch:
             return []
         lexical = _LexicalEvidence(self.index, query)
         self._score_exactly(pool, qvec, lexical)
-        ranked = self._rank(pool, mode)[:k]
-        return self._documents(ranked, lexical)
+        reader = self.index.reader if rerank and mode == "hybrid" else None
+        depth_read = max(k, self.index.rerank_top_n) if reader is not None else k
+        docs = self._documents(self._rank(pool, mode)[:depth_read], lexical)
+        if reader is not None:
+            docs = reranked(query, docs, reader, self.index.rerank_top_n)
+        return docs[:k]
 
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
         """Papers closest to `paper_id` (mean of its chunk vectors), itself excluded."""
