@@ -14,6 +14,7 @@ become LLMError too, described from the model object itself (LLMTarget).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,9 +230,14 @@ def describe_failure(
     return f"The LLM call failed {doing}: {exc}. Check OPENAI_BASE_URL and the server's status."
 
 
+# Some servers and proxies echo the key they refused ("Incorrect API key provided: sk-..."):
+# anything key-shaped is masked before a server's words reach a user or a log.
+_KEY_RE = re.compile(r"\b(?:sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+
+
 def _server_message(exc: openai.OpenAIError) -> str:
     message = getattr(exc, "message", "") or ""
-    message = " ".join(str(message).split())
+    message = _KEY_RE.sub("***", " ".join(str(message).split()))
     if not message:
         return ""
     return f" Server said: {message[:300]}"

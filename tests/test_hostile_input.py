@@ -143,11 +143,6 @@ def test_citations_are_validated_whatever_the_model_replies(
         pytest.param(
             "How does Wnt signalling let axolotls regrow their tails?",
             id="spaced-[ 2 ]",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="rag/extractive.py strips '[2]' but not '[ 2 ]' from quotes, so the "
-                "quote's own reference is read as a citation of source 2 (see report)",
-            ),
         ),
     ],
 )
@@ -441,11 +436,6 @@ def test_settings_never_show_the_login_password():
     assert "hunter2-LEAKCHECK" not in repr(Settings(auth="alice:hunter2-LEAKCHECK"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag/llm.py quotes the server's error message ('Server said: ...') unredacted, so a "
-    "server that echoes the key puts it into the CLI's and the UI's error (see report)",
-)
 def test_a_server_that_echoes_the_key_does_not_leak_it(
     hostile_home, openai_server, embedder, monkeypatch
 ):
