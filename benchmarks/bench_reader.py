@@ -3,7 +3,10 @@
 For every question the fused top `--top-n` papers are fetched once (reader off); then both
 systems are scored on the very same candidates:
 - none: fusion order, fusion relevance (vectorstore.fusion);
-- reader: vectorstore.rerank (reader order, reader + cosine relevance).
+- reader: the reader judging alone: order and relevance from logit(reader) and cosine with
+  the fitted constants (`--fit`). Measured here and not shipped for the bundled reader (see
+  vectorstore/rerank.py); the bundled reader chooses quotes, measured by the "quotes" lines:
+  extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=bundled / none.
 Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
 (near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
 months the reader never trained on (benchmarks/corpus_split.py).
@@ -24,6 +27,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,9 +39,10 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # Candidates are fetched in fusion order; this script applies the reader itself.
 os.environ["PAPERCHAT_RERANKER"] = "none"
 
-from benchmarks.bench_retrieval import build, sample_paper_ids  # noqa: E402
+from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
+from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
-from vectorstore.reader import load_reader, logit  # noqa: E402
+from vectorstore.reader import BUNDLED_PATH, CrossEncoderReader, load_reader, logit  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
 SETS = {
@@ -49,6 +54,8 @@ SETS = {
 }
 FIT_SETS = ("probes_mixed", "probes_paraphrase")
 THRESHOLD = 0.5
+# What `--fit` printed on the probe sets at 0 distractors (fp32 reader): the "reader" system.
+FITTED = (0.51, 11.226, -4.152)
 
 
 @dataclass
@@ -63,6 +70,14 @@ class Case:
     group: str | None
     docs: list = field(default_factory=list)
     reader: list[float] = field(default_factory=list)
+
+
+def sample_titles() -> set[str]:
+    """Titles of the sample-dump papers: the only ones the question sets judge."""
+    from rag.dump_parser import parse_dump
+
+    dumps = sorted((_ROOT / "sample_data" / "dumps").glob("*.txt"))
+    return {p.title for f in dumps for p in parse_dump(f, max_abstract_chars=20_000).papers}
 
 
 def load(path: Path, limit: int) -> list[dict]:
@@ -199,7 +214,7 @@ def fit(cases: list[Case]) -> tuple[float, float, float]:
     x, y, g = (np.asarray(v) for v in features(fit_cases))
     held: dict[int, tuple[float, float, float]] = {}
     for train, _test in GroupKFold(n_splits=10).split(x, y, g):
-        model = LogisticRegression(C=10.0).fit(x[train], y[train])
+        model = LogisticRegression(C=10.0, class_weight="balanced").fit(x[train], y[train])
         w = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
         for q in set(g[_test]):
             held[int(q)] = w
@@ -215,7 +230,7 @@ def fit(cases: list[Case]) -> tuple[float, float, float]:
         f"{sum(best(c) < THRESHOLD for c in ins)}/{len(ins)}, scope AUC "
         f"{_auc([best(c) for c in ins], [best(c) for c in oos])}"
     )
-    model = LogisticRegression(C=10.0).fit(x, y)
+    model = LogisticRegression(C=10.0, class_weight="balanced").fit(x, y)
     weights = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
     print(
         f"fitted on all: READER_WEIGHT={weights[0]:.3f} COSINE_WEIGHT={weights[1]:.3f} "
@@ -247,6 +262,32 @@ def stability(by_size: dict[int, list[Case]], weights) -> str:
     )
 
 
+def quotes(home: Path, limit: int) -> dict:
+    """Extractive answers on the labelled detail questions: how often the answer quotes the
+    answering sentence, with the reader and without it, and ask latency with each."""
+    from rag.assistant import ResearchAssistant
+    from rag.extractive import clean_sentence
+    from rag.settings import Settings
+
+    rows = load(QUESTIONS / "reader_detail.jsonl", limit)
+    out = {}
+    for spec in ("none", "bundled"):
+        assistant = ResearchAssistant(Settings(home=home, reranker=spec))
+        assistant.ask("warm up the models")
+        hits, times = 0, []
+        for row in rows:
+            started = time.perf_counter()
+            answer = assistant.ask(row["question"])
+            times.append(time.perf_counter() - started)
+            hits += clean_sentence(row["answer_sentence"])[:120] in answer.text
+        times.sort()
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+        out[spec] = {"quoted": f"{hits}/{len(rows)}", "p50_s": round(times[len(times) // 2], 3)}
+        out[spec]["p95_s"] = round(p95, 3)
+        print(f"quotes with reranker={spec}: {out[spec]}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--distractors", type=int, nargs="+", default=[0, 3000])
@@ -254,12 +295,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
     parser.add_argument("--reader", default="bundled")
     parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--int8", action="store_true", help="the bundled reader in dynamic int8")
     parser.add_argument("--home-prefix", default=str(Path(tempfile.gettempdir()) / "pc-bench-"))
     args = parser.parse_args()
-    reader = load_reader(args.reader)
+    reader = (
+        CrossEncoderReader(BUNDLED_PATH, quantize=True) if args.int8 else load_reader(args.reader)
+    )
     if reader is None:
         sys.exit(f"no reader for {args.reader!r}")
-    weights: tuple[float, float, float] = (rr.READER_WEIGHT, rr.COSINE_WEIGHT, rr.BIAS)
+    weights: tuple[float, float, float] = FITTED
     by_size: dict[int, list[Case]] = {}
     for n in args.distractors:
         assistant = build(Path(f"{args.home_prefix}{n}"), n, 0)
@@ -267,7 +311,7 @@ def main() -> None:
         if args.fit and n == 0:
             weights = fit(by_size[n])
     results = {}
-    judged = sample_paper_ids()
+    judged = sample_titles()
     for n, cases in by_size.items():
         for name in SETS:
             subset = [c for c in cases if c.set == name]
@@ -281,6 +325,7 @@ def main() -> None:
         f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
         f"{stability(by_size, weights)}"
     )
+    results["quotes"] = quotes(Path(f"{args.home_prefix}{min(by_size)}"), args.limit)
     print(json.dumps({"weights": weights, "results": results}))
 
 

@@ -74,11 +74,13 @@ def logit(p: float) -> float:
 class CrossEncoderReader:
     """A sentence-transformers CrossEncoder on the CPU, loaded on first use.
 
-    Linear layers run as dynamic int8: measured about twice as fast on these CPUs for the
-    same ranking (training/train_reader.py prints both), and reading is the answer's main cost.
+    fp32 by default. Dynamic int8 (`quantize=True`) measured 2.4x faster here, but it scales
+    activations per batch, so a paper's score depended on which other papers shared its
+    batch: gold-paper relevance moved by up to 0.14 when 3,000 papers were added, against
+    exactly 0 in fp32 (benchmarks/bench_reader.py).
     """
 
-    def __init__(self, name_or_path: str | Path, *, quantize: bool = True) -> None:
+    def __init__(self, name_or_path: str | Path, *, quantize: bool = False) -> None:
         self.name = str(name_or_path)
         self._path = name_or_path
         self._quantize = quantize
@@ -116,15 +118,20 @@ def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
         import torch
         from sentence_transformers import CrossEncoder
 
-        model = CrossEncoder(str(path), max_length=MAX_TOKENS, device="cpu")
+        # Shipped as fp16 to stay small; the CPU computes in fp32 (or int8).
+        model = CrossEncoder(
+            str(path),
+            max_length=MAX_TOKENS,
+            device="cpu",
+            model_kwargs={"dtype": torch.float32},
+        )
     except Exception as exc:  # a missing path, an unknown hub name offline, a broken file
         raise ReaderUnavailable(f"cannot load the reader {str(path)!r}: {exc}") from exc
-    model.model.float()  # shipped as fp16 to stay small; the CPU wants fp32 (or int8)
     if quantize:
-        model.model = torch.ao.quantization.quantize_dynamic(
-            model.model, {torch.nn.Linear}, dtype=torch.qint8
+        torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
         )
-    model.model.eval()
+    model.eval()
     return model
 
 
