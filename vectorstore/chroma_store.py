@@ -118,7 +118,7 @@ class ChromaStore:
         """Turn a lost or timed-out server connection into StoreUnavailable, not a traceback.
 
         Code that calls the Collection directly (the retriever) runs under it too, see
-        PaperIndex.searcher."""
+        vectorstore.paper_store."""
         try:
             yield
         except httpx.TransportError as exc:  # incl. httpx.TimeoutException

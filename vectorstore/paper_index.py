@@ -3,8 +3,8 @@
 It ties together the catalog (source of truth, `<home>/catalog.sqlite3`), the Chroma collection
 (`<home>/chroma` or a server), the BM25 index (`<home>/bm25/`) and the write lock
 (`<home>/index.lock`). See indexer.py for how a sync stays incremental and crash-safe.
-Search lives with the retrieval code; it reads `collection`, `embedder`, `keyword_index` and
-`papers()` from here.
+Search lives with the retrieval code (vectorstore.retriever) and reads the index only through
+a `PaperStore` (vectorstore.paper_store), whose calls run under the Chroma guard.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
@@ -34,6 +33,7 @@ from vectorstore.filters import SearchFilters
 from vectorstore.indexer import Indexer, Progress, SyncReport
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.locking import WriteLock
+from vectorstore.paper_store import PaperStore
 from vectorstore.reader import Reader
 from vectorstore.rerank import RERANK_TOP_N
 from vectorstore.retriever import HybridRetriever, PaperSearch
@@ -92,20 +92,16 @@ class PaperIndex:
         self.indexer = Indexer(
             self.catalog, self.store, self.keyword_index, self.chunker, embedder, add_batch_size
         )
+        self.paper_store = PaperStore(self.store, self.catalog, self.keyword_index, embedder)
         # The reader (vectorstore.reader) re-reads the top fused papers; None: fusion only.
-        self.reader = reader
-        self.rerank_top_n = rerank_top_n
+        self.searcher = PaperSearch(self.paper_store, reader, rerank_top_n)
         self._lock = WriteLock(self.home)
-        self._collection: Collection | None = None
-        self._searcher: PaperSearch | None = None
 
     # --- for the retriever -----------------------------------------------------------------
     @property
     def collection(self) -> Collection:
         """The Chroma collection, checked against the embedder (EmbeddingModelMismatch)."""
-        if self._collection is None:
-            self._collection = self.store.open(self.embedder)
-        return self._collection
+        return self.paper_store.collection
 
     def papers(self) -> dict[str, PaperDoc]:
         """Every indexed paper, from the catalog (incl. catalog-only metadata such as dumps)."""
@@ -118,13 +114,7 @@ class PaperIndex:
     def dumps(self) -> list[DumpRecord]:
         return self.catalog.dumps()
 
-    # --- search (owner: retrieval; the algorithm lives in vectorstore/retriever.py) ----------
-    @property
-    def searcher(self) -> PaperSearch:
-        if self._searcher is None:
-            self._searcher = _GuardedSearch(self)
-        return self._searcher
-
+    # --- search (the algorithm lives in vectorstore/retriever.py) ---------------------------
     def retriever(self, k: int = 5, filters: SearchFilters | None = None) -> HybridRetriever:
         """A LangChain retriever returning one Document per paper (see retriever.py)."""
         return HybridRetriever(search_engine=self.searcher, k=k, filters=filters)
@@ -160,15 +150,13 @@ class PaperIndex:
         Papers not mentioned are kept (dumps are partial views); unchanged papers cost no
         embedding. Safe to interrupt: the next sync finishes what a killed one started."""
         with self.write_lock(lock_timeout):
-            self._collection = None
-            report = self.indexer.sync(docs, remove_ids=remove_ids, dumps=dumps, progress=progress)
-            self._collection = self.store.open(self.embedder)
-            return report
+            self.paper_store.forget_collection()
+            return self.indexer.sync(docs, remove_ids=remove_ids, dumps=dumps, progress=progress)
 
     def rebuild(self, progress: Progress | None = None, lock_timeout: float = 0) -> SyncReport:
         """Re-embed every indexed paper with the current embedder and chunk settings."""
         with self.write_lock(lock_timeout):
-            self._collection = None
+            self.paper_store.forget_collection()
             return self.indexer.rebuild(progress)
 
     # --- inspection ------------------------------------------------------------------------
@@ -193,17 +181,3 @@ class PaperIndex:
     def verify(self) -> list[str]:
         """Inconsistencies between catalog, Chroma and BM25; empty when all agree."""
         return self.indexer.verify(self.collection)
-
-
-class _GuardedSearch(PaperSearch):
-    """PaperSearch reads the Chroma collection directly: run its entry points under the
-    store's guard, so a lost or timed-out server is StoreUnavailable for every caller
-    (PaperIndex.search/similar, the LangChain retriever, evaluation, benchmarks)."""
-
-    def search(self, *args: Any, **kwargs: Any) -> list[Document]:
-        with self.index.store.guard():
-            return super().search(*args, **kwargs)
-
-    def similar(self, *args: Any, **kwargs: Any) -> list[Document]:
-        with self.index.store.guard():
-            return super().similar(*args, **kwargs)

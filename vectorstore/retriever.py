@@ -21,10 +21,10 @@ allowed chunks. Both paths give the same papers; `filter_strategy` forces one fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import bm25s
 import numpy as np
@@ -40,11 +40,13 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from vectorstore import fusion
+from vectorstore.catalog import ChunkRow
+from vectorstore.documents import PaperDoc
 from vectorstore.filters import SearchFilters
+from vectorstore.keyword_index import KeywordIndex
+from vectorstore.reader import Reader
+from vectorstore.rerank import RERANK_TOP_N, weight_for
 from vectorstore.rerank import rerank as reranked
-
-if TYPE_CHECKING:
-    from vectorstore.paper_index import PaperIndex
 
 Mode = Literal["hybrid", "dense", "bm25"]
 FilterStrategy = Literal["auto", "post", "where"]
@@ -94,11 +96,41 @@ class Candidate:
     relevance: float = 0.0
 
 
-class PaperSearch:
-    """The search algorithm over one PaperIndex (catalog + Chroma + BM25)."""
+class SearchStore(Protocol):
+    """What search reads from an index (vectorstore.paper_store.PaperStore implements it).
 
-    def __init__(self, index: PaperIndex):
-        self.index = index
+    Search depends on this and nothing else, so the way an index is kept (catalog, Chroma,
+    locks) can change without touching the algorithm, and a test can search a fake store.
+    Implementations raise PaperchatError subclasses (e.g. StoreUnavailable), never transport
+    errors."""
+
+    keywords: KeywordIndex
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def nearest(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float, dict[str, Any]]]: ...
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def chunks(self, paper_ids: Iterable[str]) -> list[ChunkRow]: ...
+
+    def papers(self, paper_ids: Iterable[str] | None = None) -> dict[str, PaperDoc]: ...
+
+
+class PaperSearch:
+    """The search algorithm over one SearchStore (dense + BM25 + coverage, then the reader).
+
+    `reader` re-reads the top `rerank_top_n` fused papers (vectorstore.rerank); None: fusion
+    order only."""
+
+    def __init__(
+        self, store: SearchStore, reader: Reader | None = None, rerank_top_n: int = RERANK_TOP_N
+    ):
+        self.store = store
+        self.reader = reader
+        self.rerank_top_n = rerank_top_n
         self._table_key: str | None = None
         self._table: dict[str, dict[str, Any]] = {}
 
@@ -116,12 +148,12 @@ class PaperSearch:
     ) -> list[Document]:
         """Papers for `query`, best first, at most `k`, one Document per paper.
 
-        With a reader (and `rerank`), the top `rerank_top_n` fused papers are re-read and
-        re-ordered, and their relevance is the reader's judgement (vectorstore.rerank)."""
+        With a reader that may rank (and `rerank`), the top `rerank_top_n` fused papers are
+        re-read and re-ordered (vectorstore.rerank says which readers, and why)."""
         if not query or not query.strip() or k <= 0:
             return []
         filters = filters if filters is not None and filters.active else None
-        qvec = np.asarray(self.index.embedder.embed_query(query), dtype=np.float32)
+        qvec = self.store.embed_query(query)
         pool: dict[str, Candidate] = {}
         if mode in ("hybrid", "dense"):
             dense = self._dense_chunks(qvec, depth, k, filters, filter_strategy)
@@ -131,28 +163,26 @@ class PaperSearch:
             _add(pool, keyword, "bm25", depth)
         if not pool:
             return []
-        lexical = _LexicalEvidence(self.index, query)
+        lexical = _LexicalEvidence(self.store.keywords, query)
         self._score_exactly(pool, qvec, lexical)
-        reader = self.index.reader if rerank and mode == "hybrid" else None
-        depth_read = max(k, self.index.rerank_top_n) if reader is not None else k
+        reader = self.reader if rerank and mode == "hybrid" else None
+        weight = weight_for(reader)
+        depth_read = max(k, self.rerank_top_n) if weight > 0 else k
         docs = self._documents(self._rank(pool, mode)[:depth_read], lexical)
-        if reader is not None:
-            docs = reranked(query, docs, reader, self.index.rerank_top_n)
+        if reader is not None and weight > 0:
+            docs = reranked(query, docs, reader, self.rerank_top_n, weight)
         return docs[:k]
 
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
         """Papers closest to `paper_id` (mean of its chunk vectors), itself excluded."""
-        rows = self.index.catalog.chunks([paper_id])
-        if not rows:
+        rows = self.store.chunks([paper_id])
+        stored = self.store.vectors([r.chunk_id for r in rows])
+        if not stored:
             return []
-        got = self.index.collection.get(ids=[r.chunk_id for r in rows], include=["embeddings"])
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        if vectors.size == 0:
-            return []
-        qvec = vectors.mean(axis=0)
+        qvec = np.mean(list(stored.values()), axis=0)
         qvec /= np.linalg.norm(qvec) or 1.0
         pool: dict[str, Candidate] = {}
-        hits = self._dense_query(qvec, DEPTH + len(rows), None)
+        hits = self.store.nearest(qvec, DEPTH + len(rows), None)
         _add(pool, [(cid, score) for cid, score, _ in hits], "dense", DEPTH)
         pool.pop(paper_id, None)
         for cand in pool.values():
@@ -162,28 +192,6 @@ class PaperSearch:
         return self._documents(ranked, None)
 
     # --- dense ---------------------------------------------------------------------------
-    def _dense_query(
-        self, qvec: np.ndarray, n: int, where: dict[str, Any] | None
-    ) -> list[tuple[str, float, dict[str, Any]]]:
-        collection = self.index.collection
-        total = collection.count()
-        if total == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[qvec.tolist()],
-            n_results=min(n, total),
-            where=where,
-            include=["metadatas", "distances"],
-        )
-        ids = result["ids"][0]
-        distances = (result["distances"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
-        # cosine space: distance = 1 - cosine similarity
-        return [
-            (cid, 1.0 - float(dist), dict(meta or {}))
-            for cid, dist, meta in zip(ids, distances, metadatas, strict=True)
-        ]
-
     def _dense_chunks(
         self,
         qvec: np.ndarray,
@@ -193,10 +201,10 @@ class PaperSearch:
         strategy: FilterStrategy,
     ) -> list[tuple[str, float]]:
         if filters is None:
-            return [(cid, s) for cid, s, _ in self._dense_query(qvec, depth, None)]
+            return [(cid, s) for cid, s, _ in self.store.nearest(qvec, depth, None)]
         if strategy == "where":
             return self._dense_where(qvec, depth, filters)
-        fetched = self._dense_query(qvec, depth * OVERFETCH, None)
+        fetched = self.store.nearest(qvec, depth * OVERFETCH, None)
         kept = [(cid, s) for cid, s, meta in fetched if filters.matches(meta)]
         exhausted = len(fetched) < depth * OVERFETCH  # we saw every chunk there is
         if strategy == "post" or exhausted or _papers(kept) >= k:
@@ -207,13 +215,13 @@ class PaperSearch:
         self, qvec: np.ndarray, depth: int, filters: SearchFilters
     ) -> list[tuple[str, float]]:
         where = filters.chroma_where(filters.matching_orgs(self._paper_table().values()))
-        return [(cid, s) for cid, s, _ in self._dense_query(qvec, depth, where)]
+        return [(cid, s) for cid, s, _ in self.store.nearest(qvec, depth, where)]
 
     # --- BM25 ----------------------------------------------------------------------------
     def _bm25_chunks(
         self, query: str, k: int, filters: SearchFilters | None, strategy: FilterStrategy
     ) -> list[tuple[str, float]]:
-        keywords = self.index.keyword_index
+        keywords = self.store.keywords
         text = query  # the index's own tokenizer; dropping question words measured worse
         if filters is None:
             return keywords.search(text, k=BM25_FETCH)
@@ -233,13 +241,10 @@ class PaperSearch:
     ) -> None:
         """Give every candidate all three scores over ALL its chunks: dense from stored vectors,
         BM25 from the full BM25 ranking (an unranked chunk scores 0), coverage from its text."""
-        rows = self.index.catalog.chunks(list(pool))
+        rows = self.store.chunks(list(pool))
         missing = [r.chunk_id for r in rows if r.chunk_id not in pool[r.paper_id].chunk_dense]
-        if missing:
-            got = self.index.collection.get(ids=missing, include=["embeddings"])
-            vectors = np.asarray(got["embeddings"], dtype=np.float32)
-            for cid, vec in zip(got["ids"], vectors, strict=True):
-                pool[paper_of(cid)].chunk_dense[cid] = float(vec @ qvec)
+        for cid, vec in self.store.vectors(missing).items():
+            pool[paper_of(cid)].chunk_dense[cid] = float(vec @ qvec)
         for row in rows:
             pool[row.paper_id].chunk_bm25.setdefault(row.chunk_id, 0.0)
         words: dict[str, set[str]] = {}
@@ -269,8 +274,8 @@ class PaperSearch:
     def _documents(
         self, ranked: Sequence[Candidate], lexical: _LexicalEvidence | None
     ) -> list[Document]:
-        papers = self.index.get_papers([c.paper_id for c in ranked])
-        rows = self.index.catalog.chunks([c.paper_id for c in ranked])
+        papers = self.store.papers([c.paper_id for c in ranked])
+        rows = self.store.chunks([c.paper_id for c in ranked])
         texts = {r.chunk_id: _chunk_text(r.document) for r in rows}
         docs = []
         for cand in ranked:
@@ -306,9 +311,9 @@ class PaperSearch:
 
     def _paper_table(self) -> dict[str, dict[str, Any]]:
         """paper_id -> metadata for every indexed paper; reloaded when the index changes."""
-        key = self.index.keyword_index.signature or ""
+        key = self.store.keywords.signature or ""
         if key != self._table_key or not self._table:
-            self._table = {pid: doc.metadata for pid, doc in self.index.papers().items()}
+            self._table = {pid: doc.metadata for pid, doc in self.store.papers().items()}
             self._table_key = key
         return self._table
 
@@ -317,8 +322,7 @@ class _LexicalEvidence:
     """Per-query lexical features for relevance: IDF weights of the question's content words
     (from the BM25 index's document frequencies) and whether it names something unseen."""
 
-    def __init__(self, index: PaperIndex, query: str):
-        keywords = index.keyword_index
+    def __init__(self, keywords: KeywordIndex, query: str):
         documents = len(keywords)
         df = keywords.document_frequency
 
@@ -372,7 +376,7 @@ def _best_chunks(cand: Candidate, texts: dict[str, str]) -> list[str]:
 
 
 class HybridRetriever(BaseRetriever):
-    """LangChain retriever over a PaperIndex: one Document per paper, best first.
+    """LangChain retriever over a PaperSearch: one Document per paper, best first.
 
     This is what ResearchAssistant's chain retrieves with, and what a user may put in a
     pipeline of their own. Each Document has `id` = paper_id, the best evidence chunk as
