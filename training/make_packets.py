@@ -83,24 +83,36 @@ def render(packet: int, groups: list[list]) -> str:
     return "\n".join(lines)
 
 
+PACKETS = Path(__file__).parent / "packets"
+
+
+def write_packets(
+    out: Path = PACKETS, packets: int = 6, per_packet: int = 35, size: int = 4, seed: int = 13
+) -> Path:
+    """Write the packets and clusters.json; the defaults rebuild what the questions were
+    written against (the corpus is read from ../shared, so nothing of it is committed)."""
+    papers = training_papers()
+    groups = clusters(papers, packets * per_packet, size, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    index = {}
+    for k in range(packets):
+        chunk = groups[k * per_packet : (k + 1) * per_packet]
+        (out / f"packet_{k:02d}.md").write_text(render(k, chunk), encoding="utf-8")
+        index[f"packet_{k:02d}"] = [[p.paper_id for p in g] for g in chunk]
+    (out / "clusters.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
+    print(f"{len(papers)} training papers; {len(groups)} clusters in {packets} packets")
+    return out / "clusters.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=6)
     parser.add_argument("--clusters", type=int, default=35, help="clusters per packet")
     parser.add_argument("--size", type=int, default=4)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "packets")
+    parser.add_argument("--out", type=Path, default=PACKETS)
     args = parser.parse_args()
-    papers = training_papers()
-    groups = clusters(papers, args.packets * args.clusters, args.size, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    index = {}
-    for k in range(args.packets):
-        chunk = groups[k * args.clusters : (k + 1) * args.clusters]
-        (args.out / f"packet_{k:02d}.md").write_text(render(k, chunk), encoding="utf-8")
-        index[f"packet_{k:02d}"] = [[p.paper_id for p in g] for g in chunk]
-    (args.out / "clusters.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
-    print(f"{len(papers)} training papers; {len(groups)} clusters in {args.packets} packets")
+    write_packets(args.out, args.packets, args.clusters, args.size, args.seed)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.make_packets import training_papers  # noqa: E402
+from training.make_packets import PACKETS, training_papers, write_packets  # noqa: E402
 from vectorstore.reader import BUNDLED_PATH, MAX_TOKENS, best_window, passage  # noqa: E402
 from vectorstore.text import split_sentences  # noqa: E402
 
@@ -83,7 +83,9 @@ def load_questions() -> list[dict]:
 
 
 def cluster_members() -> dict[str, list[str]]:
-    index = json.loads((Path(__file__).parent / "packets" / "clusters.json").read_text())
+    """cluster key -> its four paper ids (rebuilt from the corpus on a fresh checkout)."""
+    path = PACKETS / "clusters.json"
+    index = json.loads((path if path.exists() else write_packets()).read_text())
     return {
         f"{packet}:c{c:02d}": ids
         for packet, groups in index.items()
@@ -329,6 +331,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-minutes", type=float, default=40)
     parser.add_argument("--max-pairs", type=int, default=0, help="0: all")
     parser.add_argument("--held-out", type=float, default=0.12, help="share of clusters")
+    parser.add_argument(
+        "--max-held", type=int, default=0, help="held-out questions scored (0: all)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=BUNDLED_PATH)
@@ -346,6 +351,8 @@ def main() -> None:
     members = cluster_members()
     corpus = Corpus(training_papers())
     train_rows, held_rows = split_clusters(rows, args.held_out, args.seed)
+    if args.max_held:
+        held_rows = held_rows[: args.max_held]
     pairs = build_pairs(train_rows, corpus, members, args.seed, wrap=True)
     if args.max_pairs:
         pairs = pairs[: args.max_pairs]

@@ -1,0 +1,29 @@
+"""The reader's training script runs on the CPU at a tiny size and reports held-out figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
+def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> None:
+    command = [sys.executable, str(ROOT / "training" / "train_reader.py")]
+    command += ["--max-pairs", "32", "--max-held", "6", "--out", str(tmp_path / "reader")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-2])
+    for system in ("reader", "cosine"):
+        figures = report["held_out"][system]
+        assert figures["questions"] == 6
+        assert 0.0 <= figures["sentence_top1"] <= 1.0
+    assert report["pairs"]["paper"] > 0 and report["pairs"]["sentence"] > 0
+    assert (tmp_path / "reader" / "config.json").is_file()  # a loadable CrossEncoder folder
