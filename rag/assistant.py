@@ -24,12 +24,11 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from rag.dump_parser import ParsedDump, parse_dump
-from rag.errors import InputError, PaperchatError
+from rag.errors import InputError
 from rag.evaluation import EvalReport, run_eval
 from rag.models import Answer, FileIssue, IndexReport, PaperHit
 from rag.papers import Paper, merge_papers
 from rag.settings import Settings
-from vectorstore.errors import PaperIndexError
 from vectorstore.filters import SearchFilters
 
 Progress = Callable[[str, int, int], None]
@@ -83,8 +82,7 @@ class ResearchAssistant:
         if self._embeddings is not None:
             return as_embedder(self._embeddings)
         s = self.settings
-        return _wrap(
-            load_embedder,
+        return load_embedder(
             s.embedding_model,
             base_url=s.embedding_base_url,
             api_key=s.embedding_api_key.get_secret_value() if s.embedding_api_key else None,
@@ -96,8 +94,7 @@ class ResearchAssistant:
         from vectorstore.paper_index import PaperIndex
 
         s = self.settings
-        return _wrap(
-            PaperIndex,
+        return PaperIndex(
             s.home,
             embedder=self.embedder,
             chroma_url=s.chroma_url,
@@ -178,12 +175,9 @@ class ResearchAssistant:
         good = [d for d in parsed if not any(i.level == "error" for i in d.issues)]
         report = IndexReport(files=[str(f) for f in files], errors=issues)
         index = self.paper_index
-        try:
-            with index.write_lock(timeout=lock_timeout):
-                rebuilt = index.rebuild(progress=progress) if rebuild else None
-                sync = self._sync(good, prune and report.ok, progress)
-        except PaperIndexError as exc:
-            raise PaperchatError(str(exc)) from exc
+        with index.write_lock(timeout=lock_timeout):
+            rebuilt = index.rebuild(progress=progress) if rebuild else None
+            sync = self._sync(good, prune and report.ok, progress)
         if prune and not report.ok:
             report.errors.append(
                 FileIssue(file="(prune)", message="--prune skipped: some files failed to parse")
@@ -233,7 +227,7 @@ class ResearchAssistant:
     ) -> list[PaperHit]:
         """Papers relevant to `question`, one hit per paper, best first."""
         filters = make_filters(since, until, org, min_upvotes)
-        docs = _wrap(self.retriever.invoke, question, k=k, filters=filters)
+        docs = self.retriever.invoke(question, k=k, filters=filters)
         return [hit_from_document(d) for d in docs]
 
     def ask(self, question: str, history: list[dict] | None = None, **options: Any) -> Answer:
@@ -252,7 +246,7 @@ class ResearchAssistant:
         searcher = self.paper_index.searcher
 
         def run(mode: str) -> Callable[[str, int], list[Document]]:
-            return lambda question, k: _wrap(searcher.search, question, k, mode=mode)
+            return lambda question, k: searcher.search(question, k, mode=mode)
 
         return run_eval(
             run("hybrid"),
@@ -263,14 +257,14 @@ class ResearchAssistant:
         )
 
     def similar(self, paper_id: str, k: int = 5) -> list[PaperHit]:
-        return [hit_from_document(d) for d in _wrap(self.paper_index.similar, paper_id, k)]
+        return [hit_from_document(d) for d in self.paper_index.similar(paper_id, k)]
 
     def papers(self) -> list[PaperHit]:
         """Every indexed paper (no score), for browsing."""
         return [hit_from_doc(doc) for doc in self.paper_index.papers().values()]
 
     def stats(self) -> Stats:
-        st = _wrap(self.paper_index.stats)
+        st = self.paper_index.stats()
         dated = st.published_min and st.published_max
         return Stats(
             papers=st.papers,
@@ -374,11 +368,3 @@ def _as_dict(record: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(record)
-
-
-def _wrap(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Turn storage errors into PaperchatError so callers handle one error family."""
-    try:
-        return fn(*args, **kwargs)
-    except PaperIndexError as exc:
-        raise PaperchatError(str(exc)) from exc

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,7 @@ from langchain_core.runnables.config import run_in_executor
 
 from rag.abstention import should_abstain
 from rag.citations import check_citations, says_not_covered
-from rag.errors import LLMError, PaperchatError
+from rag.errors import LLMError
 from rag.extractive import LEAD_PIECE, SentenceCache, SentenceScorer, bullet, select_quotes
 from rag.extractive import stream_extractive_answer as extractive_pieces
 from rag.followup import clean_llm_rewrite, rewrite_without_llm
@@ -52,7 +51,6 @@ from rag.llm import chat_model_name, llm_errors, make_chat_model
 from rag.models import Answer, ChainInput, Source
 from rag.prompts import answer_prompt, condense_prompt, format_history, format_sources
 from rag.settings import Settings
-from vectorstore.errors import PaperIndexError
 from vectorstore.reader import Reader
 
 __all__ = [
@@ -213,18 +211,16 @@ class _Steps:
     def retrieve(self, state: State, config: RunnableConfig) -> State:
         """Search with the standalone question, then number papers [1]..[n]."""
         started = time.perf_counter()
-        with _store_errors():
-            docs = self.retriever.invoke(
-                state["standalone"], config, k=state["k"], filters=state["filters"]
-            )
+        docs = self.retriever.invoke(
+            state["standalone"], config, k=state["k"], filters=state["filters"]
+        )
         return _retrieved(state, docs, started)
 
     async def aretrieve(self, state: State, config: RunnableConfig) -> State:
         started = time.perf_counter()
-        with _store_errors():
-            docs = await self.retriever.ainvoke(
-                state["standalone"], config, k=state["k"], filters=state["filters"]
-            )
+        docs = await self.retriever.ainvoke(
+            state["standalone"], config, k=state["k"], filters=state["filters"]
+        )
         return _retrieved(state, docs, started)
 
     # --- 3. the branch: abstain, or answer -----------------------------------------------------
@@ -373,15 +369,6 @@ def _rewritten(state: State, text: str, started: float) -> State:
 def _retrieved(state: State, docs: Sequence[Document], started: float) -> State:
     timings = {**state["timings"], "retrieve": round(time.perf_counter() - started, 4)}
     return {**state, "sources": number_sources(docs), "timings": timings}
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """Storage failures (a lost Chroma server, a model mismatch) as the one user-facing family."""
-    try:
-        yield
-    except PaperIndexError as exc:
-        raise PaperchatError(str(exc)) from exc
 
 
 def source_from_document(number: int, doc: Document) -> Source:

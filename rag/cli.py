@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rag.errors import InputError, PaperchatError
-from vectorstore.errors import PaperIndexError
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -64,7 +63,7 @@ def user_errors() -> Iterator[None]:
     """Print user-actionable errors as one line and exit 2 instead of dumping a traceback."""
     try:
         yield
-    except (PaperchatError, PaperIndexError) as exc:
+    except PaperchatError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -1,10 +1,14 @@
-"""Errors a user can act on. The CLI and UI print their message, never a traceback."""
+"""Errors a user can act on. The CLI and UI print their message, never a traceback.
+
+The base class, `PaperchatError`, is defined in vectorstore.errors (the lowest layer, so that
+storage errors such as StoreUnavailable belong to the same family); it is re-exported here.
+"""
 
 from __future__ import annotations
 
+from vectorstore.errors import PaperchatError, PaperIndexError
 
-class PaperchatError(Exception):
-    """Base of every error whose message tells the user what went wrong and what to do."""
+__all__ = ["InputError", "LLMError", "PaperIndexError", "PaperchatError"]
 
 
 class LLMError(PaperchatError):

@@ -1,7 +1,9 @@
-"""Errors the vector store raises on purpose, each with a message a user can act on.
+"""paperchat's one error family, and the errors the vector store raises on purpose.
 
-Everything derives from `PaperIndexError`, so the CLI and UI can catch one type and print the
-message instead of a traceback.
+`PaperchatError` is the base of every error whose message a user can act on; the CLI and the
+UI catch it alone and print the message instead of a traceback. It lives here, in the lowest
+layer, because vectorstore may not import rag: rag.errors re-exports it and adds its own
+subclasses (InputError, LLMError), so both layers raise one family and nothing translates.
 """
 
 from __future__ import annotations
@@ -9,8 +11,12 @@ from __future__ import annotations
 REBUILD_HINT = "run `paperchat index --rebuild` to re-embed every indexed paper with it"
 
 
-class PaperIndexError(Exception):
-    """Base class: an index problem whose message is meant for the user."""
+class PaperchatError(Exception):
+    """Base of every error whose message tells the user what went wrong and what to do."""
+
+
+class PaperIndexError(PaperchatError):
+    """An index or storage problem whose message is meant for the user."""
 
 
 class EmbeddingModelMismatch(PaperIndexError):
