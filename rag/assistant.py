@@ -228,7 +228,7 @@ class ResearchAssistant:
         """Papers relevant to `question`, one hit per paper, best first."""
         filters = make_filters(since, until, org, min_upvotes)
         docs = self.retriever.invoke(question, k=k, filters=filters)
-        return [hit_from_document(d) for d in docs]
+        return [PaperHit.from_document(d) for d in docs]
 
     def ask(self, question: str, history: list[dict] | None = None, **options: Any) -> Answer:
         payload = self._chain_input(question, history, **options)  # validate before loading
@@ -257,11 +257,11 @@ class ResearchAssistant:
         )
 
     def similar(self, paper_id: str, k: int = 5) -> list[PaperHit]:
-        return [hit_from_document(d) for d in self.paper_index.similar(paper_id, k)]
+        return [PaperHit.from_document(d) for d in self.paper_index.similar(paper_id, k)]
 
     def papers(self) -> list[PaperHit]:
         """Every indexed paper (no score), for browsing."""
-        return [hit_from_doc(doc) for doc in self.paper_index.papers().values()]
+        return [PaperHit.from_paper(doc) for doc in self.paper_index.papers().values()]
 
     def stats(self) -> Stats:
         st = self.paper_index.stats()
@@ -329,37 +329,6 @@ def make_filters(
     if since is None and until is None and not org and min_upvotes is None:
         return None
     return SearchFilters(since=since, until=until, org=org or None, min_upvotes=min_upvotes)
-
-
-def hit_from_document(doc: Document) -> PaperHit:
-    m = doc.metadata
-    return PaperHit(
-        paper_id=m["paper_id"],
-        title=m["title"],
-        score=float(m.get("relevance", m.get("score", 0.0))),
-        published=m.get("published"),
-        snippet=doc.page_content,
-        org=m.get("org"),
-        upvotes=m.get("upvotes"),
-        authors_count=m.get("authors_count"),
-        abstract=m.get("abstract", ""),
-        evidence=list(m.get("evidence", [])),
-    )
-
-
-def hit_from_doc(doc) -> PaperHit:
-    m = doc.metadata
-    return PaperHit(
-        paper_id=doc.paper_id,
-        title=doc.title,
-        score=0.0,
-        published=m.get("published"),
-        snippet=doc.abstract[:300],
-        org=m.get("org"),
-        upvotes=m.get("upvotes"),
-        authors_count=m.get("authors_count"),
-        abstract=doc.abstract,
-    )
 
 
 def _as_dict(record: Any) -> dict[str, Any]:

@@ -371,28 +371,12 @@ def _retrieved(state: State, docs: Sequence[Document], started: float) -> State:
     return {**state, "sources": number_sources(docs), "timings": timings}
 
 
-def source_from_document(number: int, doc: Document) -> Source:
-    """A retrieved paper as a numbered source (metadata as HybridRetriever documents it)."""
-    m = doc.metadata
-    return Source(
-        number=number,
-        paper_id=m.get("paper_id") or doc.id,
-        title=m["title"],
-        score=float(m.get("score", 0.0)),
-        published=m.get("published"),
-        org=m.get("org"),
-        upvotes=m.get("upvotes"),
-        snippet=doc.page_content,
-        abstract=m.get("abstract") or "",
-    )
-
-
 def number_sources(found: Sequence[Document]) -> list[Source]:
     """[1]..[n] by rank, one per paper (the retriever already gives one; we make sure)."""
     seen: set[str] = set()
     numbered: list[Source] = []
     for doc in found:
-        source = source_from_document(len(numbered) + 1, doc)
+        source = Source.from_document(doc, number=len(numbered) + 1)
         if source.paper_id in seen:
             continue
         seen.add(source.paper_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
+from langchain_core.documents import Document
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vectorstore.documents import PaperDoc
 from vectorstore.filters import SearchFilters
 
 
@@ -55,7 +57,11 @@ class IndexReport(BaseModel):
 
 
 class PaperHit(BaseModel):
-    """One paper found by search, best first; `snippet` is its best matching evidence."""
+    """One paper found by search, best first: what `ResearchAssistant.search` returns.
+
+    `score` is the paper's calibrated relevance in [0, 1] (vectorstore.fusion; 0.5 is the
+    abstention boundary), the same number the retriever's Documents carry as `score`; papers
+    listed for browsing have score 0. `snippet` is its best matching evidence."""
 
     paper_id: str
     title: str
@@ -68,19 +74,34 @@ class PaperHit(BaseModel):
     abstract: str = ""
     evidence: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def from_document(cls, doc: Document, **extra: Any) -> Self:
+        """A retriever Document (vectorstore.retriever: PaperHit's fields as metadata)."""
+        fields = {name: doc.metadata[name] for name in cls.model_fields if name in doc.metadata}
+        fields.setdefault("paper_id", doc.id)
+        return cls(**{**fields, "snippet": doc.page_content, **extra})
 
-class Source(BaseModel):
-    """A numbered paper that an answer may cite as [number]."""
+    @classmethod
+    def from_paper(cls, doc: PaperDoc) -> Self:
+        """An indexed paper without a query (score 0), for browsing."""
+        meta = doc.metadata
+        return cls(
+            paper_id=doc.paper_id,
+            title=doc.title,
+            score=0.0,
+            published=meta.get("published"),
+            snippet=doc.abstract[:300],
+            org=meta.get("org"),
+            upvotes=meta.get("upvotes"),
+            authors_count=meta.get("authors_count"),
+            abstract=doc.abstract,
+        )
+
+
+class Source(PaperHit):
+    """A paper an answer may cite as [number]: a PaperHit numbered by rank for one answer."""
 
     number: int
-    paper_id: str
-    title: str
-    score: float
-    published: str | None = None
-    org: str | None = None
-    upvotes: int | None = None
-    snippet: str = ""
-    abstract: str = ""
 
 
 class Citation(BaseModel):

@@ -39,7 +39,11 @@ def make_paper_id(title: str) -> str:
 
 @dataclass
 class Paper:
-    """One paper as seen in one or more dumps; metadata fields are None when no dump gave them.
+    """One paper as parsing and merging see it: typed fields, None when no dump gave them.
+
+    It exists beside the store's PaperDoc because merging sightings needs real dates and
+    field groups, while the store needs flat, Chroma-safe metadata; `to_doc`/`from_doc` are the
+    one crossing point between the two.
 
     `captured` is the capture date of the dump the metadata came from; `captured_inferred` says
     whether that date's year was inferred rather than given by the user.

@@ -79,7 +79,7 @@ def test_one_hit_per_paper_with_metadata_and_own_evidence(paper_index):
     assert len(docs) == 25
     ids = [d.metadata["paper_id"] for d in docs]
     assert len(set(ids)) == len(ids)
-    scores = [d.metadata["score"] for d in docs]
+    scores = [d.metadata["fused_score"] for d in docs]
     assert scores == sorted(scores, reverse=True)
     papers = paper_index.get_papers(ids)
     for doc in docs:
@@ -185,9 +185,9 @@ def test_ranking_is_the_sum_of_three_standardised_signals(paper_index):
     signals = [{pid: m[name] for pid, m in meta.items()} for name in SIGNALS]
     expected = fusion.fuse(*signals)
     for pid, m in meta.items():
-        assert m["score"] == pytest.approx(expected[pid], abs=1e-4)
+        assert m["fused_score"] == pytest.approx(expected[pid], abs=1e-4)
         assert 0.0 <= m["coverage"] <= 1.0
-    scores = [d.metadata["score"] for d in docs]
+    scores = [d.metadata["fused_score"] for d in docs]
     assert scores == sorted(scores, reverse=True)
     without_coverage = fusion.fuse(*signals[:2])
     assert max(abs(expected[p] - without_coverage[p]) for p in meta) > 0.5
@@ -213,3 +213,21 @@ def test_paraphrase_that_avoids_the_papers_words_is_found_not_abstained(paper_in
     hits = paper_index.search(probe.question, k=5)
     assert hits[0].metadata["title"] == probe.gold_titles[0]
     assert not abstains([d.metadata["relevance"] for d in hits])
+
+
+def test_score_means_relevance_in_every_result_shape(paper_index):
+    """One meaning of `score`: the calibrated relevance, in search results, the retriever's
+    Documents, PaperHit and Source alike; the rank score has its own name, `fused_score`."""
+    from rag.models import PaperHit, Source
+
+    question = "blind face restoration with diffusion priors"
+    docs = paper_index.search(question, k=5)
+    via_retriever = paper_index.retriever(k=5).invoke(question)
+    assert [d.metadata for d in via_retriever] == [d.metadata for d in docs]
+    for doc in docs:
+        assert doc.id == doc.metadata["paper_id"]
+        assert doc.metadata["score"] == doc.metadata["relevance"]
+        hit = PaperHit.from_document(doc)
+        source = Source.from_document(doc, number=1)
+        assert hit.score == source.score == doc.metadata["score"]
+        assert source.model_dump(exclude={"number"}) == hit.model_dump()

@@ -172,7 +172,11 @@ class CatalogSummary:
 
 @dataclass(frozen=True)
 class ChunkRow:
-    """One chunk as the stores must hold it."""
+    """One chunk as the catalog records it and Chroma and BM25 must hold it.
+
+    `document` is the embedded text (`title\\nchunk text`); `metadata` the paper's Chroma-safe
+    scalars; `meta_hash` says when that metadata must be re-tagged. Search reads chunk rows to
+    score every chunk of a candidate paper; they carry no score themselves."""
 
     chunk_id: str
     paper_id: str

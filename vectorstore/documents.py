@@ -12,7 +12,7 @@ SCALAR = (str, int, float, bool)
 
 @dataclass(frozen=True)
 class PaperDoc:
-    """A paper as the store sees it.
+    """A paper as the store sees it: what is indexed, chunked and returned by the catalog.
 
     `metadata` scalars (published, year, org, upvotes, authors_count, ...) are copied onto every
     chunk so Chroma can filter on them; non-scalar values (lists, dicts) are kept only in the

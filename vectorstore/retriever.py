@@ -84,7 +84,10 @@ def content_tokens_of(texts: Sequence[str]) -> list[list[str]]:
 
 @dataclass
 class Candidate:
-    """One paper's evidence for one query."""
+    """One paper's evidence for one query, while search scores it; never leaves this module.
+
+    `fused` is the rank score (z-score fusion, comparable only within one query); `relevance`
+    is the calibrated, pool-independent probability-like score that results call `score`."""
 
     paper_id: str
     dense: float = 0.0
@@ -284,29 +287,7 @@ class PaperSearch:
                 continue
             if lexical is not None:
                 cand.relevance = fusion.relevance(cand.dense, cand.coverage, lexical.unseen)
-            evidence = _best_chunks(cand, texts)
-            meta = paper.metadata
-            docs.append(
-                Document(
-                    page_content=evidence[0] if evidence else paper.abstract,
-                    metadata={
-                        "paper_id": cand.paper_id,
-                        "title": paper.title,
-                        "score": round(cand.fused, 6),
-                        "relevance": round(cand.relevance, 6),
-                        "dense_score": round(cand.dense, 6),
-                        "bm25_score": round(cand.bm25, 6),
-                        "coverage": round(cand.coverage, 6),
-                        "unseen_name": bool(lexical is not None and lexical.unseen),
-                        "evidence": evidence,
-                        "abstract": paper.abstract,
-                        "published": meta.get("published"),
-                        "org": meta.get("org"),
-                        "upvotes": meta.get("upvotes"),
-                        "authors_count": meta.get("authors_count"),
-                    },
-                )
-            )
+            docs.append(_paper_document(cand, paper, _best_chunks(cand, texts), lexical))
         return docs
 
     def _paper_table(self) -> dict[str, dict[str, Any]]:
@@ -336,6 +317,36 @@ class _LexicalEvidence:
 
     def coverage(self, paper_words: set[str]) -> float:
         return fusion.coverage(self.weights, paper_words)
+
+
+def _paper_document(
+    cand: Candidate, paper: PaperDoc, evidence: list[str], lexical: _LexicalEvidence | None
+) -> Document:
+    """One search result: PaperHit's fields as metadata (`score` = relevance, see
+    HybridRetriever), plus the ranking signals under their own names."""
+    meta = paper.metadata
+    relevance = round(cand.relevance, 6)
+    return Document(
+        id=cand.paper_id,
+        page_content=evidence[0] if evidence else paper.abstract,
+        metadata={
+            "paper_id": cand.paper_id,
+            "title": paper.title,
+            "score": relevance,
+            "relevance": relevance,  # the name evaluation and benchmarks read
+            "published": meta.get("published"),
+            "org": meta.get("org"),
+            "upvotes": meta.get("upvotes"),
+            "authors_count": meta.get("authors_count"),
+            "abstract": paper.abstract,
+            "evidence": evidence,
+            "fused_score": round(cand.fused, 6),
+            "dense_score": round(cand.dense, 6),
+            "bm25_score": round(cand.bm25, 6),
+            "coverage": round(cand.coverage, 6),
+            "unseen_name": bool(lexical is not None and lexical.unseen),
+        },
+    )
 
 
 def _add(
@@ -420,30 +431,13 @@ class HybridRetriever(BaseRetriever):
     def _search(
         self, query: str, k: int | None, filters: SearchFilters | Mapping[str, Any] | None
     ) -> list[Document]:
-        found = self.search_engine.search(
+        return self.search_engine.search(
             query,
             self.k if k is None else k,
             self.filters if filters is None else as_filters(filters),
             mode=self.mode,
             filter_strategy=self.filter_strategy,
         )
-        return [paper_document(doc) for doc in found]
-
-
-HIT_KEYS = ("paper_id", "title", "published", "org", "upvotes", "authors_count", "abstract")
-SIGNAL_KEYS = ("dense_score", "bm25_score", "coverage", "unseen_name")
-
-
-def paper_document(doc: Document) -> Document:
-    """A search result in PaperHit's shape (see HybridRetriever): one meaning of `score`."""
-    m = doc.metadata
-    metadata = {key: m.get(key) for key in HIT_KEYS}
-    metadata["score"] = m.get("relevance", 0.0)
-    metadata["relevance"] = m.get("relevance", 0.0)  # the name evaluation and older code read
-    metadata["evidence"] = list(m.get("evidence", []))
-    metadata["fused_score"] = m.get("score", 0.0)
-    metadata.update({key: m[key] for key in SIGNAL_KEYS if key in m})
-    return Document(id=m["paper_id"], page_content=doc.page_content, metadata=metadata)
 
 
 def as_filters(value: SearchFilters | Mapping[str, Any] | None) -> SearchFilters | None:
