@@ -25,7 +25,7 @@ from rag.citations import CITATION_RE
 from rag.models import Source
 from vectorstore.errors import ReaderUnavailable
 from vectorstore.reader import Reader, passage
-from vectorstore.text import split_sentences
+from vectorstore.text import WORD_RE, is_filler, split_sentences, stem
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +47,12 @@ RELEVANCE_KEEP_RATIO = 0.5
 # The abstract's own references ("[2]", "[ 2 ]", "[1—3]"): the very pattern the citation check
 # reads, so nothing quoted can pass for a citation of ours.
 _INLINE_REF_RE = re.compile(r"\s*" + CITATION_RE.pattern)
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+(?:\.\d+)?")
 _URL_RE = re.compile(r"https?://\S+|\bgithub\.com/\S+", re.IGNORECASE)
 _CONTRIBUTION_RE = re.compile(
     r"\b(?:we (?:propose|present|introduce|develop|show|find|demonstrate|achieve|release)"
     r"|this (?:paper|work) (?:proposes|presents|introduces)|our (?:method|model|approach))\b",
     re.IGNORECASE,
 )
-_STOPWORDS = {
-    "a", "about", "also", "an", "and", "any", "approach", "approaches", "are", "as", "at",
-    "based", "be", "been", "being", "between", "both", "by", "can", "could", "did", "do",
-    "does", "doing", "each", "find", "for", "from", "had", "has", "have", "how", "i", "in",
-    "into", "is", "it", "its", "itself", "looking", "me", "method", "methods", "model",
-    "models", "more", "most", "my", "new", "of", "on", "one", "ones", "or", "other", "our",
-    "over", "paper", "papers", "propose", "proposed", "same", "should", "shows", "so",
-    "some", "study", "such", "than", "that", "the", "their", "them", "then", "there", "these",
-    "they", "this", "those", "through", "to", "too", "under", "up", "use", "used", "uses",
-    "using", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
-    "whom", "why", "will", "with", "work", "works", "would", "you", "your",
-}  # fmt: skip
 
 
 @dataclass
@@ -86,29 +73,21 @@ def clean_sentence(sentence: str) -> str:
 
 
 def keywords(text: str) -> set[str]:
-    """Content words, folded to a crude stem so 'models'/'modeling' meet 'model'."""
-    return {_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS}
+    """Content words, stemmed so 'models'/'modeling' meet 'model' (vectorstore.text)."""
+    return {stem(w) for w in WORD_RE.findall(text.lower()) if not is_filler(w)}
 
 
 def weighted_keywords(text: str) -> dict[str, float]:
     """Content words with a weight: numbers ("25.93") and names ("SymFace", "CLIP") are what a
     small embedding model blurs and what pins down the one sentence that answers."""
     weights: dict[str, float] = {}
-    for word in _WORD_RE.findall(text):
-        low = word.lower()
-        if low in _STOPWORDS:
+    for word in WORD_RE.findall(text):
+        if is_filler(word):
             continue
         specific = any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:])
-        stem = _stem(low)
-        weights[stem] = max(weights.get(stem, 0.0), SPECIFIC_WEIGHT if specific else 1.0)
+        key = stem(word.lower())
+        weights[key] = max(weights.get(key, 0.0), SPECIFIC_WEIGHT if specific else 1.0)
     return weights
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 def select_quotes(

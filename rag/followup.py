@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from rag.extractive import LEAD
 from rag.models import Answer, HistoryMessage
+from vectorstore.text import WORD_RE, is_filler
 
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
@@ -51,15 +52,6 @@ _ELLIPTICAL_RE = re.compile(
 _BOLD_CITED_RE = re.compile(r"\*\*(.+?)\*\*\s*\[(\d+)\]")
 _SOURCE_LINE_RE = re.compile(r"^\s*(?:[-*•]\s*)?\[(\d+)\]\s+(.+?)\s*$", re.MULTILINE)
 _TRAILING_DATE_RE = re.compile(r"\s*[(\[—–-]\s*\d{4}(?:-\d{2}(?:-\d{2})?)?\s*[)\]]?\s*$")
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
-_FILLER = {
-    "a", "about", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can", "could",
-    "did", "do", "does", "for", "from", "give", "has", "have", "how", "i", "in", "is", "it",
-    "its", "me", "of", "on", "or", "paper", "papers", "show", "tell", "than", "that", "the",
-    "their", "them", "there", "these", "they", "this", "those", "to", "was", "were", "what",
-    "when", "where", "which", "who", "why", "with", "would", "you", "also", "else", "same",
-    "find", "some", "more", "other", "ones", "one", "please", "use", "used", "using",
-}  # fmt: skip
 MAX_CONTEXT_TERMS = 8
 
 
@@ -146,24 +138,24 @@ def _is_elliptical(question: str) -> bool:
     """Starts like a continuation, or is too short to stand alone and names nothing."""
     if _ELLIPTICAL_RE.match(question):
         return True
-    words = _WORD_RE.findall(question)
+    words = WORD_RE.findall(question)
     names = [w for w in words[1:] if any(c.isupper() for c in w)]  # MimicTalk, CLIP, FACT
     return not names and len(_content_words(question)) <= 2
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in _WORD_RE.findall(text) if w.lower() not in _FILLER]
+    return [w for w in WORD_RE.findall(text) if not is_filler(w)]
 
 
 def _previous_question_terms(question: str, history: Sequence[HistoryMessage]) -> list[str]:
     """Key terms of the last user question that stood alone, minus words already asked."""
     asked = [m.content for m in reversed(history) if m.role == "user"]
     previous = next((q for q in asked if not _is_elliptical(q)), asked[0] if asked else "")
-    have = {w.lower() for w in _WORD_RE.findall(question)}
+    have = {w.lower() for w in WORD_RE.findall(question)}
     terms: list[str] = []
-    for word in _WORD_RE.findall(previous):
+    for word in WORD_RE.findall(previous):
         low = word.lower()
-        if low in _FILLER or low in have or low in (t.lower() for t in terms):
+        if is_filler(low) or low in have or low in (t.lower() for t in terms):
             continue
         terms.append(word)
     return terms[:MAX_CONTEXT_TERMS]

@@ -33,7 +33,7 @@ from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import ChunkingMismatch
-from vectorstore.keyword_index import KeywordIndex
+from vectorstore.keyword_index import TOKENIZER, KeywordIndex
 
 Progress = Callable[[str, int, int], None]
 CHUNKING_KEY = "chunking"
@@ -144,7 +144,9 @@ class Indexer:
     def signature(self) -> str:
         """Names the exact chunk set (and how its texts were made) the stores must hold."""
         digest = hashlib.sha256()
-        digest.update(f"{self.embedder.model_name}|{self.chunker.config.describe()}".encode())
+        # TOKENIZER: an index tokenised by an older release is rebuilt on the next sync.
+        config = f"{self.embedder.model_name}|{self.chunker.config.describe()}|{TOKENIZER}"
+        digest.update(config.encode())
         for chunk_id in self.catalog.chunk_ids():
             digest.update(b"\n" + chunk_id.encode("utf-8"))
         return digest.hexdigest()

@@ -6,39 +6,56 @@ and the catalog signature it was built from. A rebuild writes a new generation c
 swaps `CURRENT` with an atomic rename, so readers and crashed writers only ever see a whole index.
 The signature lets the indexer notice an index left behind by a crash and rebuild it.
 
-Text is lower-cased, English stop words dropped and words Snowball-stemmed, so "models" finds
-"model"; queries go through the same tokenizer.
+Documents and queries are tokenised by vectorstore.text.index_terms (lower-cased, stop words
+dropped, Snowball-stemmed, so "models" finds "model"). `CURRENT` records which tokenizer built
+the live generation: an index built by another one (an older release) is rebuilt in memory from
+the catalog when loaded, so its rows and the queries always agree, and the indexer's signature
+includes TOKENIZER, so the next sync writes the rebuilt index to disk.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
+
+from vectorstore.text import index_terms
+
+log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
-_STEMMER = Stemmer.Stemmer("english")
+# Names the tokenizer below; change it whenever `tokenize` changes what it returns.
+TOKENIZER = "text.index_terms-1"
+Rows = tuple[list[str], list[str]]  # chunk ids, documents
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """The one tokenizer used for both documents and queries."""
-    return bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
-    )
+    return [index_terms(text) for text in texts]
+
+
+def _bm25(documents: Sequence[str]) -> bm25s.BM25:
+    model = bm25s.BM25()
+    model.index(tokenize(documents), show_progress=False)
+    return model
 
 
 class KeywordIndex:
-    """Reads and (re)writes the BM25 index; reloads by itself when another process swapped it."""
+    """Reads and (re)writes the BM25 index; reloads by itself when another process swapped it.
 
-    def __init__(self, root: Path):
+    `rows` gives every chunk id and document (the catalog's): used to rebuild, in memory, an
+    index written by another tokenizer."""
+
+    def __init__(self, root: Path, rows: Callable[[], Rows] | None = None):
         self.root = root
+        self._rows = rows
         self._loaded_generation: str | None = None
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
@@ -92,9 +109,18 @@ class KeywordIndex:
     def _load(self, generation: str) -> tuple[list[str], bm25s.BM25 | None]:
         if not generation:
             return [], None
+        if self._current().get("tokenizer") != TOKENIZER and self._rows is not None:
+            return self._rebuilt_in_memory()
         gen_dir = self.root / generation
         ids = json.loads((gen_dir / "ids.json").read_text(encoding="utf-8"))
         return ids, (bm25s.BM25.load(str(gen_dir)) if ids else None)
+
+    def _rebuilt_in_memory(self) -> tuple[list[str], bm25s.BM25 | None]:
+        """An index from an older tokenizer: query tokens would not match its rows."""
+        assert self._rows is not None
+        log.info("BM25 index was built by another tokenizer; rebuilding it in memory")
+        ids, documents = self._rows()
+        return list(ids), (_bm25(documents) if ids else None)
 
     # --- write -----------------------------------------------------------------------------
     def build(self, ids: Sequence[str], documents: Sequence[str], signature: str) -> None:
@@ -104,11 +130,14 @@ class KeywordIndex:
         gen_dir = self.root / generation
         gen_dir.mkdir()
         if ids:
-            model = bm25s.BM25()
-            model.index(tokenize(documents), show_progress=False)
-            model.save(str(gen_dir), show_progress=False)
+            _bm25(documents).save(str(gen_dir), show_progress=False)
         _write_durable(gen_dir / "ids.json", json.dumps(list(ids)))
-        pointer = {"generation": generation, "signature": signature, "chunks": len(ids)}
+        pointer = {
+            "generation": generation,
+            "signature": signature,
+            "chunks": len(ids),
+            "tokenizer": TOKENIZER,
+        }
         tmp = self.root / f"{CURRENT}.{os.getpid()}.tmp"
         _write_durable(tmp, json.dumps(pointer))
         os.replace(tmp, self.root / CURRENT)

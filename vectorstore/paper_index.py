@@ -87,7 +87,7 @@ class PaperIndex:
         client, self.location = connect(self.home, chroma_url, chroma_timeout)
         self.store = ChromaStore(client, collection, self.location, chroma_timeout)
         self.catalog = Catalog(self.home / "catalog.sqlite3")
-        self.keyword_index = KeywordIndex(self.home / "bm25")
+        self.keyword_index = KeywordIndex(self.home / "bm25", rows=self._chunk_texts)
         self.chunker = Chunker(embedder, chunk_tokens, chunk_overlap_tokens)
         self.indexer = Indexer(
             self.catalog, self.store, self.keyword_index, self.chunker, embedder, add_batch_size
@@ -158,6 +158,11 @@ class PaperIndex:
         with self.write_lock(lock_timeout):
             self.paper_store.forget_collection()
             return self.indexer.rebuild(progress)
+
+    def _chunk_texts(self) -> tuple[list[str], list[str]]:
+        """Every chunk id and document, from the catalog: what BM25 indexes."""
+        rows = self.catalog.chunks()
+        return [r.chunk_id for r in rows], [r.document for r in rows]
 
     # --- inspection ------------------------------------------------------------------------
     def stats(self) -> IndexStats:

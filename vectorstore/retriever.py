@@ -26,10 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
 
-import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
     CallbackManagerForRetrieverRun,
@@ -47,6 +44,7 @@ from vectorstore.keyword_index import KeywordIndex
 from vectorstore.reader import Reader
 from vectorstore.rerank import RERANK_TOP_N, weight_for
 from vectorstore.rerank import rerank as reranked
+from vectorstore.text import STOPWORDS, index_terms, stem
 
 Mode = Literal["hybrid", "dense", "bm25"]
 FilterStrategy = Literal["auto", "post", "where"]
@@ -55,31 +53,11 @@ DEPTH = 100  # chunks fetched from each retriever, and papers taken from each in
 OVERFETCH = 5  # with filters: unfiltered chunks fetched per chunk wanted, before falling back
 BM25_FETCH = 1000  # BM25 chunks scored per query (all of them on small indexes)
 EVIDENCE_CHUNKS = 2
-_STEMMER = Stemmer.Stemmer("english")
-# Question words ("what", "which", "does") are not content: drop them from lexical evidence.
-_QUERY_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
-_QUERY_STOPSET = set(_QUERY_STOPWORDS)
 
 
 def paper_of(chunk_id: str) -> str:
     """Chunk ids are `{paper_id}#{content_hash[:12]}#{i}` (see CONTRACTS.md)."""
     return chunk_id.split("#", 1)[0]
-
-
-def content_tokens(text: str) -> list[str]:
-    """Lower-cased, stemmed content words, as BM25 sees them (without question words)."""
-    return content_tokens_of([text])[0]
-
-
-def content_tokens_of(texts: Sequence[str]) -> list[list[str]]:
-    """`content_tokens` of many texts in one tokenizer call."""
-    return bm25s.tokenize(
-        list(texts),
-        stopwords=_QUERY_STOPWORDS,
-        stemmer=_STEMMER,
-        return_ids=False,
-        show_progress=False,
-    )
 
 
 @dataclass
@@ -251,8 +229,8 @@ class PaperSearch:
         for row in rows:
             pool[row.paper_id].chunk_bm25.setdefault(row.chunk_id, 0.0)
         words: dict[str, set[str]] = {}
-        for row, tokens in zip(rows, content_tokens_of([r.document for r in rows]), strict=True):
-            words.setdefault(row.paper_id, set()).update(tokens)
+        for row in rows:
+            words.setdefault(row.paper_id, set()).update(index_terms(row.document))
         for cand in pool.values():
             cand.coverage = lexical.coverage(words.get(cand.paper_id, set()))
             cand.dense = max(cand.chunk_dense.values(), default=0.0)
@@ -308,11 +286,11 @@ class _LexicalEvidence:
         df = keywords.document_frequency
 
         self.weights = {
-            t: fusion.idf(df(t), max(documents, 1)) for t in dict.fromkeys(content_tokens(query))
+            t: fusion.idf(df(t), max(documents, 1)) for t in dict.fromkeys(index_terms(query))
         }
         self.unseen = fusion.has_unseen_name(
             query,
-            lambda part: len(part) < 2 or part in _QUERY_STOPSET or df(_STEMMER.stemWord(part)) > 0,
+            lambda part: len(part) < 2 or part in STOPWORDS or df(stem(part)) > 0,
         )
 
     def coverage(self, paper_words: set[str]) -> float:

@@ -1,8 +1,10 @@
 """Sentences and words as paperchat's lexical signals see them.
 
-One place for splitting abstracts into sentences and for tokenising, so that the reader's
-passage windows, its training data and the extractive answerer agree on what a sentence and a
-word are; PyStemmer (Snowball English) does the stemming.
+The one place for splitting abstracts into sentences and for tokenising: one word regex
+(WORD_RE), one stop-word list (STOPWORDS) and one stemmer (PyStemmer, Snowball English), used
+by BM25 and coverage (`index_terms`), the reader's passage windows and its training data
+(`words`), the extractive answerer and follow-up rewriting (`is_filler`, `stem`). If they
+disagreed, a word one signal matches would be invisible to another.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*|\d+(?:\.\d+)?")
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+# Words a question or abstract about papers uses without naming what it is about ("which paper
+# proposes a method ..."): not stop words in English, but no evidence of a topic either.
+RESEARCH_FILLER = frozenset({
+    "also", "approach", "approaches", "based", "could", "else", "find", "give", "looking",
+    "method", "methods", "model", "models", "new", "one", "ones", "paper", "papers", "please",
+    "propose", "proposed", "show", "shows", "study", "tell", "use", "used", "uses", "using",
+    "work", "works", "would",
+})  # fmt: skip
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = {
     "e.g", "i.e", "al", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "ref", "refs", "approx",
@@ -36,6 +46,30 @@ def words(text: str) -> list[str]:
 
 def word_set(text: str) -> set[str]:
     return set(words(text))
+
+
+def stem(word: str) -> str:
+    """The Snowball stem of one lower-cased word."""
+    return _stemmer().stemWord(word)
+
+
+def is_filler(word: str) -> bool:
+    """A stop word or research filler: carries no content of a question or a sentence."""
+    low = word.lower()
+    return low in STOPWORDS or low in RESEARCH_FILLER
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms BM25 indexes and coverage weighs: `words`, with hyphenated words split into
+    their parts ("text-to-image" -> text, image), so a question that writes them apart still
+    matches. Single characters are dropped: a "2" from "2-bit" matches nearly every abstract
+    and lifted an out-of-scope question over the abstention boundary. Keeping the compound as
+    well measured worse (dev MRR 1.000 -> 0.974)."""
+    found: list[str] = []
+    for word in WORD_RE.findall(text.lower()):
+        parts = word.split("-") if "-" in word else [word]
+        found += [part for part in parts if len(part) > 1 and part not in STOPWORDS]
+    return _stemmer().stemWords(found)
 
 
 def split_sentences(text: str) -> list[str]:
