@@ -1,6 +1,7 @@
 """The UI in a real headless Chromium: ask, read cited sources, upload, and stay XSS-proof.
 
-Screenshots go to each test's tmp_path (chat.png, papers.png, index.png) for a human look.
+Screenshots go to each test's tmp_path (chat.png, papers.png, index.png, ...) for a human
+look; each test prints its folder.
 """
 
 from __future__ import annotations
@@ -76,11 +77,14 @@ def test_ask_shows_a_cited_answer_with_its_sources(page, tmp_path):
     card = page.locator(f"#{target}")
     assert card.is_visible()
     assert card.locator(".pc-num").inner_text() == f"[{number}]"
-    # the abstract opens on demand
-    first = cards.first
+    # the abstract opens on demand, in place of the snippet rather than below a copy of it
+    # (a card whose snippet is the whole abstract has nothing to open)
+    first = cards.filter(has=page.locator(".pc-abstract")).first
     assert not first.locator(".pc-abstract p").is_visible()
+    assert first.locator(".pc-snippet").is_visible()
     first.locator(".pc-abstract summary").click()
     assert first.locator(".pc-abstract p").is_visible()
+    assert not first.locator(".pc-snippet").is_visible()
     page.screenshot(path=str(tmp_path / "chat-citation-clicked.png"), full_page=True)
     assert_inert(page)
 
@@ -96,7 +100,7 @@ def test_xss_payload_in_a_dump_renders_as_text(page, tmp_path):
     row = page.locator("#pc-papers").get_by_text(XSS_TITLE).filter(visible=True)
     row.first.click()
     detail = page.locator("#pc-paper-detail")
-    detail.locator(".pc-similar li").first.wait_for()
+    page.locator("#pc-similar tbody tr").first.wait_for()
     assert XSS_TITLE in detail.inner_text()
     page.screenshot(path=str(tmp_path / "papers.png"), full_page=True)
     assert_inert(page)
@@ -186,9 +190,138 @@ def test_hostile_titles_are_inert_on_cards_papers_and_similar(page, tmp_path):
         table.get_by_text(title, exact=True).filter(visible=True).first.wait_for()
     table.get_by_text(LEMUR_TITLES[0], exact=True).filter(visible=True).first.click()
     detail = page.locator("#pc-paper-detail")
-    similar = detail.locator(".pc-similar li .pc-title")
+    similar = page.locator("#pc-similar tbody tr td:first-child")
     similar.first.wait_for()
     assert detail.locator(".pc-title.pc-big").inner_text() == LEMUR_TITLES[0]
     assert LEMUR_TITLES[1] in similar.all_inner_texts()
     page.screenshot(path=str(tmp_path / "hostile-papers.png"), full_page=True)
     assert_no_payload_markup(page)
+
+
+# --- the polish list of issue 10 ("The UI, polished") ---------------------------------------
+
+RECORD_STATES = """() => {
+  window.pcStates = [];
+  const chat = document.querySelector('#pc-chat');
+  new MutationObserver(() => {
+    const all = chat.querySelectorAll('.pc-answer');
+    const last = all[all.length - 1];
+    if (!last) return;
+    const state = {cursor: last.innerText.includes('▌'), quotes: last.querySelectorAll('li').length,
+                   done: !!last.querySelector('.pc-footer')};
+    const prev = window.pcStates[window.pcStates.length - 1];
+    if (!prev || JSON.stringify(prev) !== JSON.stringify(state)) window.pcStates.push(state);
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_extractive_answers_stream_quote_by_quote(page, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    page.evaluate(RECORD_STATES)
+    ask(page, "Which papers restore faces with diffusion priors?")
+    states = page.evaluate("window.pcStates")
+    streaming = [s for s in states if s["cursor"] and not s["done"]]
+    assert any(s["quotes"] == 0 for s in streaming), states  # the lead line, alone
+    assert any(s["quotes"] >= 1 for s in streaming), states  # a quote before the end
+    page.screenshot(path=str(tmp_path / "streamed.png"), full_page=True)
+
+
+def test_abstention_reads_once(page, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    ask(page, "What is the best recipe for sourdough bread?")
+    answer = page.locator("#pc-chat .pc-answer").last
+    text = answer.inner_text()
+    assert text.count("Not answered") == 1 and text.count("cover this") == 1
+    assert "closest paper" in answer.locator(".pc-msg-sources > summary").inner_text()
+    page.screenshot(path=str(tmp_path / "abstention.png"), full_page=True)
+
+
+def test_filters_fit_and_min_upvotes_starts_empty(page, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    page.click("#pc-filters")
+    panel = page.locator("#pc-filters")
+    page.locator(".pc-date-field button").first.wait_for()
+    right = panel.bounding_box()["x"] + panel.bounding_box()["width"]
+    for button in page.locator(".pc-date-field button").all():
+        box = button.bounding_box()
+        assert box["x"] + box["width"] <= right + 1, "a date-picker button is cut off"
+    upvotes = page.locator("#pc-min-upvotes textarea, #pc-min-upvotes input").first
+    assert upvotes.input_value() == "" and upvotes.get_attribute("placeholder") == "any"
+    panel.screenshot(path=str(tmp_path / "filters.png"))
+
+
+def test_question_box_keeps_its_width_on_a_narrow_screen(browser, ui_server, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    page = context.new_page()
+    page.goto(ui_server)
+    box = page.locator("#pc-question textarea")
+    box.wait_for()
+    size = box.bounding_box()
+    assert size["width"] >= 300 and size["height"] >= 30, size
+    page.screenshot(path=str(tmp_path / "narrow.png"))
+    context.close()
+
+
+def test_papers_open_from_a_list_and_from_their_similar_papers(page, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    page.get_by_role("tab", name="Papers").click()
+    table = page.locator("#pc-papers")
+    table.locator("tbody tr").first.wait_for()
+    assert page.locator("#pc-papers [role=columnheader] .cell-menu-button").count() == 0
+    page.get_by_label("Filter").fill("LAFR")
+    page.locator("#pc-papers-count").get_by_text("1 of").wait_for()
+    table.get_by_text("LAFR", exact=False).filter(visible=True).first.click()
+    detail = page.locator("#pc-paper-detail")
+    detail.get_by_text("Find it on Hugging Face Papers").wait_for()
+    title = detail.locator(".pc-big").inner_text()
+    assert title.startswith("LAFR")
+    href = detail.locator("a.pc-hf-link").get_attribute("href")
+    assert href.startswith("https://huggingface.co/papers?q=LAFR%3A%20Efficient")
+    assert "authors" in detail.locator(".pc-meta").inner_text()
+    similar = page.locator("#pc-similar tbody tr")
+    similar.first.wait_for()
+    page.screenshot(path=str(tmp_path / "papers-detail.png"), full_page=True)
+    # sort the similar papers by recency: dates descending (undated last)
+    page.locator("#pc-sim-sort").get_by_text("Newest first").click()
+    page.wait_for_timeout(1500)
+    dates = [d for d in page.locator("#pc-similar tbody tr td:nth-child(2)").all_inner_texts()]
+    dated = [d.strip() for d in dates if d.strip()]
+    assert dated == sorted(dated, reverse=True)
+    # a similar paper opens on click
+    first = page.locator("#pc-similar tbody tr td:first-child").first.inner_text().strip()
+    page.locator("#pc-similar tbody tr").first.click()
+    page.wait_for_function(
+        "t => document.querySelector('#pc-paper-detail .pc-big')?.innerText.trim() === t", arg=first
+    )
+    page.screenshot(path=str(tmp_path / "papers-similar-opened.png"), full_page=True)
+    # a filter that hides the open paper closes it
+    page.get_by_label("Filter").fill("zebrafish")
+    page.locator("#pc-papers-count").get_by_text("1 of").wait_for()
+    detail.get_by_text("Click a paper").wait_for()
+    assert page.locator("#pc-similar").is_hidden()
+    page.screenshot(path=str(tmp_path / "papers-filtered.png"), full_page=True)
+
+
+def test_index_report_is_said_once_and_marks_inferred_dates(page, tmp_path):
+    print(f"screenshots: {tmp_path}")
+    dump = write_dump(tmp_path / "again.txt", [("Narwhal tusk sensing", "Tusks sense salinity.")])
+    junk = tmp_path / "notes.txt"
+    junk.write_text("milk\neggs\n", encoding="utf-8")
+    page.get_by_role("tab", name="Index").click()
+    status = page.locator("#pc-index-status")
+    for files in ([dump, junk], [dump]):
+        page.locator("#pc-upload input[type=file]").set_input_files([str(f) for f in files])
+        page.get_by_role("button", name="Index these dumps").click()
+        status.locator(".pc-report").wait_for(timeout=120_000)
+        if len(files) == 2:
+            text = status.inner_text()
+            assert text.count("not a Hugging Face Daily Papers dump") == 1, text
+            assert status.locator("pre").count() == 0
+            page.screenshot(path=str(tmp_path / "index-errors.png"), full_page=True)
+            page.locator("#pc-upload button[aria-label='Clear']").first.click()
+            status.get_by_text("Indexed").first.wait_for()
+    status.get_by_text("Nothing new: these dumps are already indexed").wait_for(timeout=120_000)
+    assert "again.txt — already indexed, nothing new" in status.inner_text()
+    assert "inferred)" in page.locator("#pc-stats").inner_text()
+    page.screenshot(path=str(tmp_path / "index-unchanged.png"), full_page=True)

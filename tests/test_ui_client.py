@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -9,6 +10,7 @@ import pytest
 from conftest import free_port, write_dump
 from gradio_client import Client, handle_file
 
+from rag.models import Answer, Citation, Source
 from rag.settings import Settings
 from ui.app import launch
 from ui.render import escape_text
@@ -82,7 +84,22 @@ def test_upload_indexes_in_the_background_and_changes_the_stats(client, tmp_path
     assert stat(stats, "papers") == stat(before, "papers") + 2
     assert stat(stats, "dumps") == stat(before, "dumps") + 1
     table, _ = client.predict("octopus", "Newest first", api_name="/papers")
-    assert [row[0] for row in table["data"]] == ["Octopus arm control with soft actuators"]
+    titles = [html.unescape(row[0]) for row in table["samples"]]
+    assert titles == ["Octopus arm control with soft actuators"]
+
+
+def test_a_reupload_says_nothing_new_and_progress_starts_in_words(client, tmp_path):
+    dump = write_dump(
+        tmp_path / "twice.txt", [("Axolotl limb regrowth atlas", "Single-cell atlas of regrowth.")]
+    )
+    client.predict([handle_file(dump)], api_name="/index_uploads")
+    job = client.submit([handle_file(dump)], api_name="/index_uploads")
+    status, _ = job.result(timeout=300)
+    first = job.outputs()[0][0]
+    assert "checking the uploaded files" in first and "<progress" in first
+    assert "Nothing new: these dumps are already indexed" in status
+    assert "— already indexed, nothing new" in status and "— indexed" not in status
+    assert "added 0" in status and "unchanged 1" in status
 
 
 def test_each_bad_file_is_reported_by_name(client, tmp_path):
@@ -140,3 +157,102 @@ def test_login_refuses_a_wrong_password(ui_assistant):
         assert "pc-stat-papers" in ok.predict(api_name="/stats")
     finally:
         demo.close()
+
+
+def test_the_console_never_suggests_a_public_link(ui_assistant, capfd):
+    demo = launch(ui_assistant, port=free_port(), prevent_thread_lock=True)
+    try:
+        out = capfd.readouterr().out
+    finally:
+        demo.close()
+    assert "share=True" not in out and "public link" not in out
+    assert f"paperchat UI on {demo.local_url}" in out and "sharing is off" in out
+
+
+# --- a scripted assistant: exact answers, so numbering, grammar and abstention are checked --
+
+
+def source(number: int, score: float) -> Source:
+    return Source(
+        number=number,
+        paper_id=f"p{number}",
+        title=f"Paper {number}",
+        score=score,
+        upvotes=1,
+        snippet=f"Evidence of paper {number}.",
+        abstract=f"Intro. Evidence of paper {number}. Outro.",
+    )
+
+
+LEAD = "Extractive answer — quoted from the most relevant abstracts:\n\n"
+QUOTES = ["- **Paper 3** [3]: Evidence of paper 3.\n", "- **Paper 1** [1]: Evidence of paper 1.\n"]
+GAPPED = Answer(
+    text=LEAD + "".join(QUOTES),
+    sources=[source(1, 0.9), source(2, 0.8), source(3, 0.7)],
+    citations=[
+        Citation(number=3, paper_id="p3", title="Paper 3"),
+        Citation(number=1, paper_id="p1", title="Paper 1"),
+    ],
+)
+ABSTAINED = Answer(
+    text="The indexed papers don't seem to cover this.",
+    abstained=True,
+    sources=[source(1, 0.1), source(2, 0.3)],
+)
+
+
+class ScriptedAssistant:
+    """Just what the UI calls; `stream` plays a fixed answer piece by piece."""
+
+    mode_label = "extractive — no LLM configured"
+
+    def __init__(self, home) -> None:
+        self.settings = Settings(home=home)
+
+    def stream(self, question, history=None, **options):
+        answer = ABSTAINED if "bread" in question else GAPPED
+        pieces = [answer.text] if answer.abstained else [LEAD, *QUOTES]
+        yield from pieces
+        yield answer
+
+    def stats(self):
+        return {"papers": 0, "chunks": 0, "dumps": [], "date_range": None}
+
+    def papers(self):
+        return []
+
+    def similar(self, paper_id, k=5):
+        return []
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory) -> Client:
+    home = tmp_path_factory.mktemp("scripted")
+    demo = launch(ScriptedAssistant(home), port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield Client(demo.local_url, verbose=False)
+    demo.close()
+
+
+def test_quotes_stream_one_by_one_then_cited_sources_are_renumbered(scripted):
+    job = scripted.submit("How is it done?", [], api_name="/ask")
+    chat, sources, _ = job.result(timeout=60)
+    partial = [message_text(o[0][-1]) for o in job.outputs() if "▌" in message_text(o[0][-1])]
+    assert sum("Paper 3" in m and "Paper 1" not in m for m in partial) >= 1  # one quote shown
+    answer = message_text(chat[-1])
+    # the chain's [3] and [1] are shown as [1] and [2]; the uncited paper 2 becomes [3]
+    assert re.findall(r'title="Paper (\d)" class="pc-cite-link">(\d)<', answer) == [
+        ("3", "1"),
+        ("1", "2"),
+    ]
+    cards = re.findall(r'class="pc-num">\[(\d)\]</span> <span class="pc-title">Paper (\d)', sources)
+    assert cards == [("1", "3"), ("2", "1"), ("3", "2")]
+    assert "▲ 1 upvote<" in sources and "<summary>3 sources</summary>" in answer
+
+
+def test_an_abstention_says_it_once_with_closest_papers_by_relevance(scripted):
+    chat, sources, _ = scripted.predict("Best bread recipe?", [], api_name="/ask")
+    answer = message_text(chat[-1])
+    assert answer.count("cover this") == 1 and answer.count("Not answered") == 1
+    assert "<summary>2 closest papers</summary>" in answer
+    titles = re.findall(r'<span class="pc-title">Paper (\d)</span>', sources)
+    assert titles == ["2", "1"]  # relevance 0.3 before 0.1

@@ -8,9 +8,16 @@ import pytest
 
 from rag.errors import InputError
 from rag.models import PaperHit
-from ui.app import chat_options, parse_day
+from ui.app import chat_options, parse_count, parse_day
 from ui.auth import load_auth
-from ui.papers_table import filter_papers, org_choices, sort_papers, table_rows
+from ui.papers_table import (
+    filter_papers,
+    org_choices,
+    similar_rows,
+    sort_papers,
+    sort_similar,
+    table_rows,
+)
 from ui.uploads import check_uploads, store_uploads
 
 
@@ -100,6 +107,22 @@ def test_chat_options_parse_the_filter_widgets():
     assert empty == {"since": None, "until": None, "org": None, "min_upvotes": None, "k": None}
     with pytest.raises(InputError, match="From: 'June' is not a date"):
         parse_day("June", "From")
+
+
+def test_min_upvotes_is_empty_unless_set_and_must_be_a_whole_number():
+    assert parse_count("", "Min upvotes") is None and parse_count(None, "x") is None
+    assert parse_count(" 50 ", "Min upvotes") == 50 and parse_count("0", "x") == 0
+    for bad in ("-1", "2.5", "many"):
+        with pytest.raises(InputError, match=r"Min upvotes: .* is not a whole number"):
+            parse_count(bad, "Min upvotes")
+
+
+def test_similar_papers_sort_by_similarity_recency_or_upvotes():
+    titles = lambda papers: [p.title for p in papers]  # noqa: E731
+    assert titles(sort_similar(PAPERS, "Most similar")) == ["beta", "alpha", "gamma", "delta"]
+    assert titles(sort_similar(PAPERS, "Newest first")) == ["gamma", "beta", "delta", "alpha"]
+    assert titles(sort_similar(PAPERS, "Most upvoted")) == ["delta", "beta", "alpha", "gamma"]
+    assert similar_rows(PAPERS[:1]) == [["beta", "2025-01-02", "5"]]
 
 
 def test_app_queues_chats_side_by_side_and_index_runs_one_at_a_time(tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote
 
 import pytest
+from pydantic import Field
 
 from rag.models import Answer, Citation, FileIssue, IndexReport, PaperHit, Source
 from ui import render
@@ -96,8 +98,8 @@ def test_sources_panel_marks_uncited_sources():
         citations=[Citation(number=2, paper_id="p2", title="A paper")],
     )
     panel = render.sources_panel(answer)
-    first, second = panel.split('id="pc-panel-src-2"')
-    assert "not cited" in first and "not cited" not in second
+    first, second = panel.split('id="pc-panel-src-2"')  # renumbered: the cited one is [1]
+    assert "not cited" not in first and "not cited" in second
 
 
 def test_abstention_is_shown_as_an_abstention():
@@ -105,6 +107,24 @@ def test_abstention_is_shown_as_an_abstention():
     message = render.answer_message(answer, "t", "extractive — no LLM configured")
     assert "Not answered" in message and "pc-abstain" in message
     assert "relevant enough" in render.sources_panel(answer)
+
+
+def test_abstention_says_it_once_and_lists_the_closest_papers_by_relevance():
+    answer = Answer(
+        text="The indexed papers don't seem to cover this.",
+        abstained=True,
+        sources=[
+            source(1, "low", score=0.1),
+            source(2, "high", score=0.4),
+            source(3, "mid", score=0.2),
+        ],
+    )
+    message = render.answer_message(answer, "t", "m")
+    assert message.count("cover this") == 1 and message.count("Not answered") == 1
+    panel = render.sources_panel(answer)
+    order = re.findall(r'<span class="pc-title">(\w+)</span>', panel)
+    assert order == ["high", "mid", "low"]
+    assert re.findall(r'class="pc-num">\[(\d)\]', panel) == ["1", "2", "3"]
 
 
 def test_uncited_answer_carries_a_warning():
@@ -140,7 +160,7 @@ def test_stats_panel_lists_numbers_and_dumps():
     assert "<img" not in panel and render.escape_text(XSS) in panel
 
 
-def test_index_report_shows_the_cli_summary_and_each_files_errors():
+def test_index_report_shows_the_counts_and_each_files_errors_once():
     report = IndexReport(
         files=["/up/good.txt", "/up/bad.txt"],
         papers_added=3,
@@ -152,24 +172,96 @@ def test_index_report_shows_the_cli_summary_and_each_files_errors():
     )
     panel = render.index_report_panel(report, {"/up/bad.txt": "bad.txt", "/up/good.txt": "g.txt"})
     assert "Indexed with errors" in panel
-    assert render.escape_text(report.summary().splitlines()[0]) in panel
-    assert "<strong>bad.txt</strong> — failed" in panel and "no paper entries found" in panel
+    assert "added 3" in panel and "chunks embedded 7" in panel
+    assert "<pre" not in panel  # no monospace copy of the CLI lines
+    assert panel.count("no paper entries found") == 1
+    assert panel.count(render.escape_text(XSS)) == 1
+    assert "<strong>bad.txt</strong> — failed" in panel
     assert "<strong>g.txt</strong> — indexed" in panel and "line 12" in panel
     assert "/up/" not in panel and "<img" not in panel
 
 
-def test_progress_panel_is_a_progress_bar():
+def test_an_unchanged_reupload_says_nothing_new():
+    report = IndexReport(files=["/up/same.txt"], papers_unchanged=4, seconds=0.4)
+    panel = render.index_report_panel(report, {"/up/same.txt": "same.txt"})
+    assert "Nothing new: these dumps are already indexed" in panel
+    assert "<strong>same.txt</strong> — already indexed, nothing new" in panel
+    assert "— indexed" not in panel
+
+
+def test_dump_list_marks_inferred_capture_dates_like_the_cli():
+    stats = {
+        "dumps": [
+            {"name": "a.txt", "captured": "2025-06-17", "captured_inferred": True, "papers": 1},
+            {"name": "b.txt", "captured": "2025-06-18", "captured_inferred": False, "papers": 2},
+        ]
+    }
+    panel = render.stats_panel(stats)
+    assert "a.txt (captured 2025&#45;06&#45;17, inferred) — 1 paper<" in panel
+    assert "b.txt (captured 2025&#45;06&#45;18) — 2 papers<" in panel
+
+
+def test_progress_panel_is_a_progress_bar_in_words():
     assert '<progress value="3" max="8">' in render.progress_panel("embedding", 3, 8)
     assert "embedding: 3/8" in render.progress_panel("embedding", 3, 8)
+    first = render.progress_panel("checking the uploaded files", 0, 0, elapsed=0.0)
+    assert "checking the uploaded files… (0 s)" in first
 
 
-def test_paper_detail_lists_similar_papers_escaped():
-    hit = PaperHit(paper_id="p1", title=XSS, score=0, abstract="abs " + XSS, upvotes=4)
+class HitWithDumps(PaperHit):
+    """PaperHit as it will be once rag exposes the dumps a paper was seen in."""
+
+    dumps: list[str] = Field(default_factory=list)
+
+
+def test_paper_detail_shows_authors_dumps_and_a_title_search_link():
+    hit = HitWithDumps(
+        paper_id="p1",
+        title=XSS + " & co",
+        score=0,
+        abstract="abs " + XSS,
+        upvotes=1,
+        authors_count=4,
+        dumps=["000_a.txt", "004_b.txt"],
+    )
+    detail = render.paper_detail(hit)
+    assert "▲ 1 upvote<" in detail and "4 authors" in detail
+    assert "Seen in 2 dumps: 000&#95;a.txt, 004&#95;b.txt" in detail
+    href = html.unescape(re.search(r'href="([^"]+)"', detail).group(1))
+    assert href == "https://huggingface.co/papers?q=" + quote(XSS + " & co", safe="")
+    assert 'rel="noopener noreferrer"' in detail and "<img" not in detail
+    plain = render.paper_detail(PaperHit(paper_id="p2", title="T", score=0, authors_count=1))
+    assert "1 author<" in plain and "Seen in" not in plain
+
+
+def test_similar_list_is_escaped():
     other = PaperHit(paper_id="p2", title="Other " + XSS, score=0.734, org="Org")
-    detail = render.paper_detail(hit, [other])
-    assert "similarity 0.73" in detail and "Similar papers" in detail
-    assert "<img" not in detail
-    assert "No similar papers" in render.paper_detail(hit, [])
+    listing = render.similar_list([other])
+    assert "similarity 0.73" in listing and "Similar papers" in listing
+    assert "<img" not in listing
+    assert "No similar papers" in render.similar_list([])
+
+
+def test_counts_read_as_english():
+    assert render.plural(1, "upvote") == "1 upvote" and render.plural(2, "upvote") == "2 upvotes"
+    one = Answer(text="none", abstained=True, sources=[source(1)])
+    assert "<summary>1 closest paper</summary>" in render.answer_message(one, "t", "m")
+    many = Answer(text="a [1]", sources=[source(1), source(2)])
+    assert "<summary>2 sources</summary>" in render.answer_message(many, "t", "m")
+    assert "▲ 1 upvote<" in render.source_card(source(1, upvotes=1), "x")
+
+
+def test_full_abstract_shows_the_snippet_in_place_instead_of_repeating_it():
+    abstract = "First sentence. The evidence <b>here</b>. Last sentence."
+    card = render.source_card(
+        source(1, snippet="The evidence <b>here</b>.", abstract=abstract), "x"
+    )
+    inside = card.split("<details", 1)[1]
+    assert "<mark>The evidence &lt;b&gt;here&lt;&#47;b&gt;.</mark>" in inside or (
+        "<mark>" in inside and inside.count("evidence") == 1
+    )
+    whole = render.source_card(source(1, snippet=abstract, abstract=abstract), "x")
+    assert "<details" not in whole  # nothing more to show
 
 
 def test_answer_markdown_is_formatted_but_quoted_dump_text_stays_text():

@@ -5,8 +5,11 @@ from __future__ import annotations
 from rag.models import PaperHit
 
 SORTS = ("Newest first", "Most upvoted", "Title A–Z")
+SIMILAR_SORTS = ("Most similar", "Newest first", "Most upvoted")
 COLUMNS = ["Title", "Published", "Organisation", "Upvotes"]
+SIMILAR_COLUMNS = ["Similar paper", "Published", "Upvotes"]
 MAX_ROWS = 500
+PAGE_ROWS = 15
 
 
 def filter_papers(papers: list[PaperHit], text: str | None) -> list[PaperHit]:
@@ -43,3 +46,17 @@ def table_rows(papers: list[PaperHit]) -> list[list[str]]:
 def org_choices(papers: list[PaperHit]) -> list[str]:
     """Organisations present in the index, for the org filter."""
     return sorted({p.org for p in papers if p.org}, key=lambda org: (org.casefold(), org))
+
+
+def sort_similar(papers: list[PaperHit], by: str) -> list[PaperHit]:
+    """Similar papers by similarity (the order they came in), recency or upvotes."""
+    if by == "Most similar":
+        return list(papers)
+    return sort_papers(papers, by)
+
+
+def similar_rows(papers: list[PaperHit]) -> list[list[str]]:
+    """Rows for the clickable similar-papers list."""
+    return [
+        [p.title, p.published or "", "" if p.upvotes is None else str(p.upvotes)] for p in papers
+    ]

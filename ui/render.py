@@ -13,17 +13,20 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
 from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
+from ui.numbering import CITATION as _CITATION
+from ui.numbering import renumber
 
 # Characters that mean something to Markdown, KaTeX or Gradio's HTML templates (`${}`,
 # handlebars `{{}}`). Numeric entities display the same characters but are plain text to
 # every one of those parsers, so escaped text renders identically in HTML and in Markdown.
 _EXTRA_ENTITIES = {ch: f"&#{ord(ch)};" for ch in "`*_{}[]()#+-!|~$\\:<>=@^%"}
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 SNIPPET_CHARS = 400
+HF_PAPERS_SEARCH = "https://huggingface.co/papers?q="
 # CommonMark without raw HTML, links, autolinks or images: formatting only.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(
     ["link", "image", "autolink", "html_inline", "html_block"]
@@ -106,15 +109,27 @@ def _citation_link(source: Source, prefix: str) -> str:
     return f'<a href="#{anchor}" title="{title}" class="pc-cite-link">{source.number}</a>'
 
 
-def paper_meta(published: str | None, org: str | None, upvotes: int | None) -> list[str]:
-    """Date, organisation and upvotes as escaped labels; missing ones are left out."""
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 upvote', '2 upvotes', '1 closest paper': counts shown to people read as English."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def paper_meta(
+    published: str | None,
+    org: str | None,
+    upvotes: int | None,
+    authors: int | None = None,
+) -> list[str]:
+    """Date, organisation, upvotes and authors as escaped labels; missing ones are left out."""
     items = []
     if published:
         items.append(f'<span class="pc-date">{escape_text(published)}</span>')
     if org:
         items.append(f'<span class="pc-org">{escape_text(org)}</span>')
     if upvotes is not None:
-        items.append(f'<span class="pc-upvotes">▲ {int(upvotes)} upvotes</span>')
+        items.append(f'<span class="pc-upvotes">▲ {plural(int(upvotes), "upvote")}</span>')
+    if authors is not None:
+        items.append(f'<span class="pc-authors">{plural(int(authors), "author")}</span>')
     return items
 
 
@@ -131,26 +146,46 @@ def source_card(source: Source, prefix: str, cited: bool = True) -> str:
     ]
     if not cited:
         meta.append('<span class="pc-uncited">not cited</span>')
-    abstract = ""
-    if source.abstract:
-        abstract = (
-            '<details class="pc-abstract"><summary>Full abstract</summary>'
-            f"<p>{escape_multiline(source.abstract)}</p></details>"
-        )
     return (
         f'<div class="pc-card" id="{source_anchor(prefix, source.number)}">'
         f'<div class="pc-card-head"><span class="pc-num">[{source.number}]</span> '
         f'<span class="pc-title">{escape_text(source.title)}</span></div>'
         f'<div class="pc-meta">{" · ".join(meta)}</div>'
         f'<div class="pc-snippet">{escape_text(_clip(source.snippet))}</div>'
-        f"{abstract}</div>"
+        f"{full_abstract(source.abstract, source.snippet)}</div>"
     )
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def full_abstract(abstract: str, snippet: str) -> str:
+    """The expandable abstract of a card, which replaces the snippet instead of repeating it.
+
+    Opened, the card hides its snippet (style.CSS) and the abstract shows the snippet's passage
+    highlighted in place, so the reader sees where the evidence sits without reading it twice.
+    Nothing to expand when the snippet already is the whole abstract."""
+    abstract, snippet = _squash(abstract), _squash(snippet)
+    if not abstract or abstract == snippet:
+        return ""
+    start = abstract.find(snippet) if snippet else -1
+    if start < 0:
+        body = escape_text(abstract)
+    else:
+        end = start + len(snippet)
+        body = (
+            f"{escape_text(abstract[:start])}<mark>{escape_text(snippet)}</mark>"
+            f"{escape_text(abstract[end:])}"
+        )
+    return f'<details class="pc-abstract"><summary>Full abstract</summary><p>{body}</p></details>'
 
 
 def sources_panel(answer: Answer | None, prefix: str = "panel") -> str:
     """All numbered sources of one answer, cited ones marked, or a hint before the first one."""
     if answer is None:
         return '<div class="pc-empty">Sources of the latest answer appear here.</div>'
+    answer = renumber(answer)  # idempotent: numbers 1..n, as in the answer's message
     if not answer.sources:
         why = "relevant enough to answer" if answer.abstained else "matched this question"
         return f'<div class="pc-empty">No indexed paper {why} (check the filters).</div>'
@@ -158,7 +193,7 @@ def sources_panel(answer: Answer | None, prefix: str = "panel") -> str:
     heading = "Closest papers (none relevant enough)" if answer.abstained else "Sources"
     cards = "".join(
         source_card(s, prefix, cited=answer.abstained or s.number in cited or not cited)
-        for s in answer.sources
+        for s in sorted(answer.sources, key=lambda s: s.number)
     )
     return f'<div class="pc-sources"><div class="pc-sources-head">{heading}</div>{cards}</div>'
 
@@ -178,14 +213,15 @@ def answer_footer(answer: Answer, mode_label: str) -> str:
 
 
 def answer_message(answer: Answer, prefix: str, mode_label: str) -> str:
-    """The chat message for a finished answer: banner, linked text, footer, its sources."""
+    """The chat message for a finished answer: banner, linked text, footer, its sources.
+
+    An abstention's own text already says why it did not answer, so it becomes the body of
+    the "Not answered" box rather than following a banner that says the same thing again."""
+    answer = renumber(answer)
     body = answer_html(answer.text, answer.sources, prefix)
     banner = ""
     if answer.abstained:
-        banner = (
-            '<div class="pc-abstain"><strong>Not answered:</strong> the indexed papers do not'
-            " cover this question well enough to answer it.</div>"
-        )
+        body = f'<div class="pc-abstain"><strong>Not answered</strong>{body}</div>'
     elif answer.uncited:
         banner = (
             '<div class="pc-warn"><strong>Unverified:</strong> this answer cites no source;'
@@ -193,9 +229,10 @@ def answer_message(answer: Answer, prefix: str, mode_label: str) -> str:
         )
     sources = ""
     if answer.sources:
-        label = "closest papers" if answer.abstained else "sources"
+        count = len(answer.sources)
+        label = plural(count, "closest paper") if answer.abstained else plural(count, "source")
         sources = (
-            f'<details class="pc-msg-sources"><summary>{len(answer.sources)} {label}</summary>'
+            f'<details class="pc-msg-sources"><summary>{label}</summary>'
             f"{sources_panel(answer, prefix)}</details>"
         )
     return (
@@ -251,11 +288,13 @@ def stats_panel(stats: Any) -> str:
 
 
 def _dump_item(record: Mapping[str, Any]) -> str:
+    """One dump as the CLI's `stats` lists it, with its capture date marked when inferred."""
     text = escape_text(record.get("name") or record.get("file") or "?")
     if record.get("captured"):
-        text += f" — captured {escape_text(record['captured'])}"
+        inferred = ", inferred" if record.get("captured_inferred") else ""
+        text += f" (captured {escape_text(record['captured'])}{inferred})"
     if record.get("papers") is not None:
-        text += f" — {escape_text(record['papers'])} papers"
+        text += f" — {plural(int(record['papers']), 'paper')}"
     return f"<li>{text}</li>"
 
 
@@ -266,39 +305,75 @@ def issues_by_file(issues: Iterable[FileIssue]) -> dict[str, list[FileIssue]]:
     return grouped
 
 
-def index_report_panel(report: IndexReport, names: Mapping[str, str] | None = None) -> str:
-    """The CLI's summary, then every file with its outcome and its own problems."""
-    names = names or {}
-    status = "pc-ok" if report.ok else "pc-failed"
-    head = "Indexed" if report.ok else "Indexed with errors"
-    grouped = issues_by_file(report.errors)
-    files = list(dict.fromkeys([*report.files, *grouped]))
-    failed = set(report.failed_files)
-    blocks = []
-    for file in files:
-        outcome = "failed" if file in failed else "indexed"
-        items = "".join(
-            f'<li class="pc-issue-{issue.level}">{escape_text(issue.level)}'
-            f"{' line ' + str(issue.line) if issue.line else ''}: {escape_text(issue.message)}</li>"
-            for issue in grouped.get(file, [])
-        )
-        name = escape_text(names.get(file, Path(file).name if file in report.files else file))
-        blocks.append(
-            f'<div class="pc-file pc-file-{outcome}"><strong>{name}</strong> — {outcome}'
-            f"{f'<ul>{items}</ul>' if items else ''}</div>"
-        )
-    summary = report.summary()
-    for path, shown in names.items():
-        summary = summary.replace(path, shown)
+def nothing_changed(report: IndexReport) -> bool:
+    """True when the run found only papers already indexed (a re-upload of the same dumps)."""
+    changed = report.papers_added + report.papers_updated + report.papers_removed
+    return report.ok and changed == 0 and report.chunks_embedded == 0
+
+
+def report_counts(report: IndexReport) -> str:
+    """The CLI summary's counts on one styled line; its issue lines go with their files."""
+    counts = [
+        ("files", len(report.files)),
+        ("added", report.papers_added),
+        ("updated", report.papers_updated),
+        ("unchanged", report.papers_unchanged),
+        ("removed", report.papers_removed),
+        ("chunks embedded", report.chunks_embedded),
+    ]
+    items = [f'<span class="pc-count">{name} {value}</span>' for name, value in counts]
+    items.append(f'<span class="pc-count">{report.seconds:.1f} s</span>')
+    return f'<div class="pc-report-counts">{" · ".join(items)}</div>'
+
+
+def _issue_item(issue: FileIssue) -> str:
+    where = f" line {issue.line}" if issue.line else ""
     return (
-        f'<div class="pc-report {status}"><div class="pc-report-head">{head}</div>'
-        f"<pre>{escape_text(summary)}</pre>{''.join(blocks)}</div>"
+        f'<li class="pc-issue-{issue.level}">{escape_text(issue.level)}{where}: '
+        f"{escape_text(issue.message)}</li>"
     )
 
 
-def progress_panel(phase: str, done: int, total: int) -> str:
-    """A progress bar for the running index job."""
+def _file_outcome(file: str, failed: set[str], unchanged: bool) -> str:
+    if file in failed:
+        return "failed"
+    return "already indexed, nothing new" if unchanged else "indexed"
+
+
+def index_report_panel(report: IndexReport, names: Mapping[str, str] | None = None) -> str:
+    """The counts, then every file with its outcome and its own problems (each shown once).
+
+    Per-file counts are not in IndexReport, so a file's outcome can only say "already indexed"
+    when the whole run changed nothing, which is exactly the re-upload case."""
+    names = names or {}
+    unchanged = nothing_changed(report)
+    status = "pc-ok" if report.ok else "pc-failed"
+    head = "Indexed with errors" if not report.ok else "Indexed"
+    if unchanged:
+        head = "Nothing new: these dumps are already indexed"
+    grouped = issues_by_file(report.errors)
+    failed = set(report.failed_files)
+    blocks = []
+    for file in dict.fromkeys([*report.files, *grouped]):
+        outcome = _file_outcome(file, failed, unchanged)
+        css = "failed" if file in failed else "indexed"
+        items = "".join(_issue_item(issue) for issue in grouped.get(file, []))
+        name = escape_text(names.get(file, Path(file).name if file in report.files else file))
+        blocks.append(
+            f'<div class="pc-file pc-file-{css}"><strong>{name}</strong> — {outcome}'
+            f"{f'<ul>{items}</ul>' if items else ''}</div>"
+        )
+    return (
+        f'<div class="pc-report {status}"><div class="pc-report-head">{head}</div>'
+        f"{report_counts(report)}{''.join(blocks)}</div>"
+    )
+
+
+def progress_panel(phase: str, done: int, total: int, elapsed: float | None = None) -> str:
+    """A progress bar for the running index job: phase, count and time so far in words."""
     label = f"{escape_text(phase)}: {done}/{total}" if total else f"{escape_text(phase)}…"
+    if elapsed is not None:
+        label += f" ({elapsed:.0f} s)"
     value = f' value="{done}" max="{total}"' if total else ""
     bar = f"<progress{value}></progress>"
     return f'<div class="pc-progress">{bar} <span>{label}</span></div>'
@@ -309,20 +384,43 @@ def notice(message: str, level: str = "info") -> str:
     return f'<div class="pc-notice pc-{escape_text(level)}">{escape_text(message)}</div>'
 
 
-def paper_detail(hit: PaperHit, similar: list[PaperHit]) -> str:
-    """A selected paper with its abstract and the papers most similar to it."""
-    meta = " · ".join(paper_meta(hit.published, hit.org, hit.upvotes))
-    rows = "".join(_similar_item(s) for s in similar)
-    similar_html = (
-        f'<div class="pc-similar"><strong>Similar papers</strong><ol>{rows}</ol></div>'
-        if rows
-        else '<div class="pc-empty">No similar papers found.</div>'
+def hf_search_link(title: str) -> str:
+    """A link to Hugging Face's paper search for this title: dumps carry no arXiv id or paper
+    URL, so a title search is the only link to the paper's page that can be built honestly."""
+    url = escape_text(HF_PAPERS_SEARCH + quote(title, safe=""))
+    return (
+        f'<a class="pc-hf-link" href="{url}" target="_blank" rel="noopener noreferrer">'
+        "Find it on Hugging Face Papers ↗</a>"
     )
+
+
+def _dumps_line(dumps: list[str]) -> str:
+    if not dumps:
+        return ""
+    names = ", ".join(escape_text(d) for d in dumps)
+    return f'<div class="pc-seen-in">Seen in {plural(len(dumps), "dump")}: {names}</div>'
+
+
+def paper_detail(hit: PaperHit) -> str:
+    """A selected paper: title, metadata (incl. authors and dumps), abstract, link to HF.
+
+    The similar papers are a separate, clickable list (ui.app), not part of this HTML."""
+    meta = " · ".join(paper_meta(hit.published, hit.org, hit.upvotes, hit.authors_count))
+    dumps = list(getattr(hit, "dumps", None) or [])  # shown once rag's PaperHit carries them
     return (
         f'<div class="pc-paper"><div class="pc-title pc-big">{escape_text(hit.title)}</div>'
-        f'<div class="pc-meta">{meta}</div><p>{escape_multiline(hit.abstract)}</p>'
-        f"{similar_html}</div>"
+        f'<div class="pc-meta">{meta}</div>{_dumps_line(dumps)}'
+        f"<p>{escape_multiline(hit.abstract)}</p>{hf_search_link(hit.title)}</div>"
     )
+
+
+def similar_list(similar: list[PaperHit]) -> str:
+    """Similar papers as a plain numbered list (the `/paper` API's text; the UI shows a
+    clickable list instead)."""
+    rows = "".join(_similar_item(s) for s in similar)
+    if not rows:
+        return '<div class="pc-empty">No similar papers found.</div>'
+    return f'<div class="pc-similar"><strong>Similar papers</strong><ol>{rows}</ol></div>'
 
 
 def _similar_item(hit: PaperHit) -> str:

@@ -47,4 +47,27 @@ CSS = """
 .pc-notice { padding: 4px 0; }
 .pc-paper .pc-big { font-size: 1.1rem; font-weight: 600; }
 .pc-similar ol { padding-left: 20px; }
+.pc-abstain > strong { display: block; margin-bottom: 2px; }
+.pc-abstain p { margin: 0; }
+/* an opened abstract shows the snippet in place (highlighted), so the snippet block hides */
+.pc-card:has(> details.pc-abstract[open]) > .pc-snippet { display: none; }
+.pc-abstract mark { background: rgba(250, 204, 21, 0.35); color: inherit; padding: 0 1px; }
+.pc-report-counts { font-size: 0.85rem; margin: 4px 0 6px; color: var(--body-text-color-subdued); }
+
+.pc-seen-in { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 2px 0; }
+.pc-hf-link { font-size: 0.85rem; }
+/* date fields: the input shrinks so the calendar button stays inside the panel */
+.pc-date-field input { min-width: 0; flex: 1 1 auto; }
+.pc-date-field .timebox { display: flex; max-width: 100%; }
+/* paper lists: whole rows are the click target */
+#pc-papers tr, #pc-similar tr { cursor: pointer; }
+#pc-papers td, #pc-similar td { text-align: left; }
+#pc-papers td:nth-child(2), #pc-similar td:nth-child(2) { white-space: nowrap; }
+#pc-papers td .prose, #pc-similar td .prose { font-size: 0.9rem; }
+/* narrow screens: the question box takes the full width, the Ask button goes below it */
+@media (max-width: 640px) {
+  #pc-ask-row { flex-direction: column; align-items: stretch; }
+  #pc-ask-row > * { width: 100%; min-width: 0 !important; flex: none; }
+  #pc-question textarea { min-height: 2.6em; }
+}
 """
