@@ -81,5 +81,5 @@ def _keys(head: Sequence[Document], scores: Sequence[float], weight: float) -> n
     if math.isinf(weight):
         return reader
     spread = reader.std() or 1.0
-    fused = np.asarray([float(d.metadata.get("score", 0.0)) for d in head])
+    fused = np.asarray([float(d.metadata.get("fused_score", 0.0)) for d in head])
     return fused + weight * (reader - reader.mean()) / spread
