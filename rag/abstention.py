@@ -5,13 +5,8 @@ a logistic combination of the best chunk's cosine similarity, the IDF-weighted s
 question's content words present in the paper, and a penalty when the question names
 something (e.g. "IDMirror") that the index has never seen. 0.5 is its decision boundary.
 
-How the threshold was chosen: the relevance formula is a logistic fit to 133 questions on the
-sample index (the 30 dev questions plus the 103 probes in benchmarks/questions, written for
-this: answerable paraphrase, detail and keyword questions, and out-of-scope ones including
-made-up benchmark and method names in the same domain as the sample dumps). 10-fold
-cross-validation: out-of-scope abstention 27/29 and false abstention 1-2/104 on held-out folds.
-A first fit on 58 probes alone looked perfect on them and on dev, yet falsely abstained on 8 of
-45 harder paraphrases written later: hence the larger set and the cross-validation.
+The formula and its 0.5 boundary are fitted and cross-validated by
+benchmarks/fit_abstention.py (which also records how they were arrived at).
 A threshold is not re-fitted per question set: `Settings.abstain_threshold` overrides it.
 """
 

@@ -57,7 +57,7 @@ HEADER_SCAN = 50
 # Share of control characters above which decoded "text" is taken to be binary data.
 BINARY_CONTROL_SHARE = 0.01
 
-_MONTHS = {
+MONTHS = {  # month names and abbreviations -> number (also read by question_filters)
     name: number
     for number, names in enumerate(
         [
@@ -78,7 +78,7 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DATE_RE = re.compile(
     rf"^(?P<month>{_MONTH_NAMES})\.?\s+(?P<day>\d{{1,2}})(?:,\s*(?P<year>\d{{4}}))?"
     r"(?:\s+(?P<upvotes>\d+))?$",
@@ -191,14 +191,10 @@ def _decode(raw: bytes, file: str, issues: list[FileIssue]) -> str | None:
     if not raw.strip():
         error("the file is empty: a dump holds the text of a Daily Papers page")
         return None
-    for bom, encoding in _UTF_BOMS:
-        if raw.startswith(bom):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                break
-            warn(f"the file is {encoding.upper()} text, not UTF-8; decoded as {encoding.upper()}")
-            return text
+    if (decoded := _decode_bom(raw)) is not None:
+        text, encoding = decoded
+        warn(f"the file is {encoding.upper()} text, not UTF-8; decoded as {encoding.upper()}")
+        return text
     if b"\x00" in raw:
         offset = raw.index(b"\x00")
         error(
@@ -239,6 +235,17 @@ def _decode(raw: bytes, file: str, issues: list[FileIssue]) -> str | None:
         bad_line,
     )
     return str(best)
+
+
+def _decode_bom(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for UTF-16/32 text that announces itself with a byte-order mark."""
+    for bom, encoding in _UTF_BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding), encoding
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def _binary_share(text: str) -> float:
@@ -318,7 +325,7 @@ def _match_date(text: str, line: int) -> _DateLine | None:
     return _DateLine(
         line=line,
         text=text,
-        month=_MONTHS[m["month"].lower()],
+        month=MONTHS[m["month"].lower()],
         day=int(m["day"]),
         year=int(m["year"]) if m["year"] else None,
         upvotes=int(m["upvotes"]) if m["upvotes"] else None,

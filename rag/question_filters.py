@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from rag.dump_parser import MONTHS
 from vectorstore.filters import SearchFilters
 
 Sort = Literal["upvotes"]
@@ -36,28 +37,7 @@ whose where what how why when from by for in at into to using use uses used do d
 was were has have had having got get show list find give tell only please since before after
 until till through most more over above top highest sorted ranked"""
 _DATE_FOLLOWERS = frozenset(_FOLLOWER_WORDS.split())
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 # A point in time: an ISO date, "March 2025" / "Mar. 2025" / "March, 2025", or a bare year.
 _POINT = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH},?\s+\d{{4}}|\d{{4}})"
 _VERB = r"(?:(?:published|released|posted|appeared|came\s+out|submitted)\s+)?"
@@ -241,7 +221,7 @@ def _point_range(text: str) -> DateRange:
         return day, day
     parts = re.fullmatch(rf"({_MONTH}),?\s+(\d{{4}})", text)
     if parts:
-        year, month = int(parts.group(2)), _MONTHS[parts.group(1).rstrip(".")]
+        year, month = int(parts.group(2)), MONTHS[parts.group(1).rstrip(".")]
         if not _FIRST_YEAR <= year <= _LAST_YEAR:
             return None, None
         return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])

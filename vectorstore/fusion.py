@@ -10,12 +10,8 @@ three) and added with equal weights:
   rewards the paper that mentions most of the question's distinct, rare concepts, which is what
   separates a paraphrased question's paper from close neighbours on the same topic.
 A signal whose best paper stands far above the rest (BM25 on a rare name or number, dense on a
-paraphrase) then dominates that query, while one that sees no clear winner adds little.
-Unweighted reciprocal rank fusion cannot do this: with thousands of distractor papers a weak
-dense ranking dragged the fused ranking below BM25 alone. Adding coverage (measured with
-3,000 distractor papers indexed) lifted single-paper MRR from 0.944 to 0.952 on the dev
-questions and from 0.945 to 0.989 on the 45 paraphrase probes in benchmarks/questions (0.960 to
-0.979 over all 93 single-paper questions); see benchmarks/bench_retrieval.py and the README.
+paraphrase) then dominates that query, while one that sees no clear winner adds little, which
+unweighted reciprocal rank fusion cannot do (benchmarks/bench_retrieval.py measures both).
 
 Relevance (for abstention): an absolute, per-paper estimate in [0, 1] that does not depend on
 the other candidates, because "nothing relevant" must be detectable when every candidate is bad:
@@ -28,15 +24,9 @@ the other candidates, because "nothing relevant" must be detectable when every c
   never seen gets the largest IDF, so made-up names count heavily);
 - unseen_name: the question names something (CamelCase, ACRONYM, name-with-digits such as
   "IDMirror" or "FaceVault-9K") that occurs nowhere in the index.
-The weights and offset come from a logistic-regression fit, on the sample index, to 133
-questions: the 30 dev questions and the 103 probes in benchmarks/questions (58 mixed: 33
-answerable, 25 out-of-scope incl. made-up names; 45 hard paraphrase/detail questions that avoid
-the paper's own words). benchmarks/fit_abstention.py prints the fit (coverage 0.34, unseen 0.06,
-midpoint 0.555, scale 0.034) and its 10-fold cross-validation: out-of-scope abstention 27/29,
-false abstention 1-2/104. The constants here are round values on the same plateau: in-sample
-they abstain exactly like the fit (27/29, 1/104). relevance 0.5 is the decision boundary. An
-earlier fit on the 58 mixed probes alone (midpoint 0.69) falsely abstained on 8 of the 45 hard
-paraphrases, which is why those were written and added.
+The weights and offset are round values of a logistic-regression fit "answerable vs
+out-of-scope"; relevance 0.5 is the decision boundary. benchmarks/fit_abstention.py refits
+them, prints the cross-validated abstention, and tells how they were arrived at.
 """
 
 from __future__ import annotations
