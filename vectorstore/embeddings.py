@@ -88,7 +88,19 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode([text])[0]
 
 
-class OpenAICompatibleEmbedder(Embedder):
+class _ProbedEmbedder(Embedder):
+    """An embedder whose dimension is only known by asking it for one vector."""
+
+    _dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed_query("dimension probe"))
+        return self._dimension
+
+
+class OpenAICompatibleEmbedder(_ProbedEmbedder):
     """Any server speaking OpenAI's `/v1/embeddings` (OpenAI, TEI, vLLM, Ollama, LM Studio).
 
     Token counts are estimated (about four characters per token, punctuation counted apart)
@@ -114,12 +126,6 @@ class OpenAICompatibleEmbedder(Embedder):
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
         self._dimension: int | None = None
-
-    @property
-    def dimension(self) -> int:
-        if self._dimension is None:
-            self._dimension = len(self.embed_query("dimension probe"))
-        return self._dimension
 
     def count_tokens(self, text: str) -> int:
         return sum(math.ceil(len(piece) / 4) for piece in _WORDISH.findall(text))
@@ -156,7 +162,7 @@ class OpenAICompatibleEmbedder(Embedder):
         return self._request([text])[0]
 
 
-class LangChainEmbedder(Embedder):
+class LangChainEmbedder(_ProbedEmbedder):
     """Any LangChain `Embeddings` a user brings (OpenAIEmbeddings, HuggingFaceEmbeddings, ...).
 
     The index needs three things such an object does not promise, so they are supplied here:
@@ -175,12 +181,6 @@ class LangChainEmbedder(Embedder):
         self.model_name = embedding_model_name(embeddings)
         self.max_tokens = int(getattr(embeddings, "max_tokens", None) or REMOTE_MAX_TOKENS)
         self._dimension: int | None = None
-
-    @property
-    def dimension(self) -> int:
-        if self._dimension is None:
-            self._dimension = len(self.embed_query("dimension probe"))
-        return self._dimension
 
     def count_tokens(self, text: str) -> int:
         counter = getattr(self.embeddings, "count_tokens", None)
