@@ -233,8 +233,8 @@ def fit(cases: list[Case]) -> tuple[float, float, float]:
     model = LogisticRegression(C=10.0, class_weight="balanced").fit(x, y)
     weights = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
     print(
-        f"fitted on all: READER_WEIGHT={weights[0]:.3f} COSINE_WEIGHT={weights[1]:.3f} "
-        f"BIAS={weights[2]:.3f}"
+        f"fitted on all (FITTED = reader, cosine, bias): ({weights[0]:.3f}, {weights[1]:.3f}, "
+        f"{weights[2]:.3f})"
     )
     return weights
 
