@@ -42,6 +42,7 @@ os.environ["PAPERCHAT_RERANKER"] = "none"
 from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
+from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
 from vectorstore.reader import BUNDLED_PATH, CrossEncoderReader, load_reader, logit  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
@@ -291,7 +292,7 @@ def quotes(home: Path, limit: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--distractors", type=int, nargs="+", default=[0, 3000])
-    parser.add_argument("--top-n", type=int, default=rr.RERANK_TOP_N)
+    parser.add_argument("--top-n", type=int, default=RERANK_TOP_N)
     parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
     parser.add_argument("--reader", default="bundled")
     parser.add_argument("--fit", action="store_true")

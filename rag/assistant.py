@@ -69,7 +69,7 @@ class ResearchAssistant:
         if embeddings is not None and not isinstance(embeddings, Embeddings):
             raise TypeError(f"embeddings must be LangChain Embeddings, got {type(embeddings)}")
         self.settings = settings or Settings()
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.settings.index.home.mkdir(parents=True, exist_ok=True)
         self._llm = llm
         self._embeddings = embeddings
 
@@ -81,19 +81,21 @@ class ResearchAssistant:
 
         if self._embeddings is not None:
             return as_embedder(self._embeddings)
-        s = self.settings
+        s = self.settings.index
         return load_embedder(
             s.embedding_model,
             base_url=s.embedding_base_url,
             api_key=s.embedding_api_key.get_secret_value() if s.embedding_api_key else None,
             batch_size=s.embedding_batch_size,
+            timeout=s.embedding_timeout,
+            max_retries=s.embedding_max_retries,
         )
 
     @cached_property
     def paper_index(self):
         from vectorstore.paper_index import PaperIndex
 
-        s = self.settings
+        s = self.settings.index
         return PaperIndex(
             s.home,
             embedder=self.embedder,
@@ -103,7 +105,7 @@ class ResearchAssistant:
             chunk_tokens=s.chunk_tokens,
             chunk_overlap_tokens=s.chunk_overlap_tokens,
             reader=self.reader,
-            rerank_top_n=s.rerank_top_n,
+            rerank_top_n=self.settings.retrieval.rerank_top_n,
         )
 
     @cached_property
@@ -112,7 +114,8 @@ class ResearchAssistant:
         None for `none`. It loads on its first question, not here."""
         from vectorstore.reader import load_reader
 
-        return load_reader(self.settings.reranker, timeout=self.settings.reranker_timeout)
+        s = self.settings.retrieval
+        return load_reader(s.reranker, timeout=s.reranker_timeout)
 
     @cached_property
     def llm(self) -> BaseChatModel | None:
@@ -128,7 +131,7 @@ class ResearchAssistant:
         """The retriever the chain uses: one Document per paper (id = paper_id, PaperHit's
         fields as metadata), `k` = PAPERCHAT_TOP_K unless a call says `k=`; `filters=` takes a
         SearchFilters or a mapping of its fields. Reusable in a pipeline of one's own."""
-        return self.paper_index.retriever(k=self.settings.top_k)
+        return self.paper_index.retriever(k=self.settings.retrieval.top_k)
 
     @cached_property
     def chain(self) -> Runnable:
@@ -145,8 +148,8 @@ class ResearchAssistant:
             from rag.llm import chat_model_name
 
             return f"LLM: {chat_model_name(self._llm)}"
-        if self.settings.llm_configured:
-            return f"LLM: {self.settings.llm_model}"
+        if self.settings.llm.llm_configured:
+            return f"LLM: {self.settings.llm.llm_model}"
         return "extractive — no LLM configured"
 
     # --- indexing -----------------------------------------------------------------------------
@@ -192,7 +195,7 @@ class ResearchAssistant:
 
     def _parse(self, path: Path, captured: date | None) -> ParsedDump:
         return parse_dump(
-            path, captured=captured, max_abstract_chars=self.settings.max_abstract_chars
+            path, captured=captured, max_abstract_chars=self.settings.index.max_abstract_chars
         )
 
     def _sync(self, dumps: list[ParsedDump], prune: bool, progress: Progress | None):
@@ -253,7 +256,7 @@ class ResearchAssistant:
             questions_path,
             k_max,
             baseline_fn=run("dense"),
-            threshold=self.settings.abstain_threshold,
+            threshold=self.settings.retrieval.abstain_threshold,
         )
 
     def similar(self, paper_id: str, k: int = 5) -> list[PaperHit]:
@@ -295,7 +298,7 @@ class ResearchAssistant:
         return {
             "question": question.strip(),
             "history": list(history or []),
-            "k": k or self.settings.top_k,
+            "k": k or self.settings.retrieval.top_k,
             "filters": make_filters(since, until, org, min_upvotes),
         }
 

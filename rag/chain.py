@@ -50,7 +50,7 @@ from rag.followup import clean_llm_rewrite, rewrite_without_llm
 from rag.llm import chat_model_name, llm_errors, make_chat_model
 from rag.models import Answer, ChainInput, Source
 from rag.prompts import answer_prompt, condense_prompt, format_history, format_sources
-from rag.settings import Settings
+from rag.settings import RetrievalSettings, Settings
 from vectorstore.reader import Reader
 
 __all__ = [
@@ -101,10 +101,10 @@ class Draft:
 
 def default_llm(settings: Settings) -> BaseChatModel | None:
     """The chat model the settings describe (OPENAI_* variables), or None: extractive mode."""
-    if not settings.llm_configured:
+    if not settings.llm.llm_configured:
         return None
-    with llm_errors(settings, "set-up"):
-        return make_chat_model(settings)
+    with llm_errors(settings.llm, "set-up"):
+        return make_chat_model(settings.llm)
 
 
 def build_chain(
@@ -167,7 +167,7 @@ class _Steps:
     def read_input(self, raw: ChainInput | Mapping[str, Any] | str) -> State:
         """Validate the input (pydantic ValidationError, a ValueError, names the field)."""
         data = ChainInput(question=raw) if isinstance(raw, str) else ChainInput.model_validate(raw)
-        k = self.settings.top_k if data.k is None else data.k
+        k = self.settings.retrieval.top_k if data.k is None else data.k
         return {
             "question": data.question,
             "history": data.history,
@@ -188,7 +188,7 @@ class _Steps:
             if not state["history"]:
                 return {**state, "standalone": state["question"]}
             started = time.perf_counter()
-            with llm_errors(self.settings, "standalone question", self.llm):
+            with llm_errors(self.settings.llm, "standalone question", self.llm):
                 text = condense.invoke(_condense_input(state), config)
             return _rewritten(state, text, started)
 
@@ -196,7 +196,7 @@ class _Steps:
             if not state["history"]:
                 return {**state, "standalone": state["question"]}
             started = time.perf_counter()
-            with llm_errors(self.settings, "standalone question", self.llm):
+            with llm_errors(self.settings.llm, "standalone question", self.llm):
                 text = await condense.ainvoke(_condense_input(state), config)
             return _rewritten(state, text, started)
 
@@ -227,7 +227,7 @@ class _Steps:
 
     def should_abstain(self, state: State) -> bool:
         """rag.abstention owns the calibrated threshold; the setting overrides it."""
-        return should_abstain_for(state["sources"], self.settings)
+        return should_abstain_for(state["sources"], self.settings.retrieval)
 
     def abstain(self) -> Runnable[State, str | Draft]:
         def run(states: Iterator[State]) -> Iterator[str | Draft]:
@@ -280,7 +280,7 @@ class _Steps:
         for state in states:
             started = time.perf_counter()
             pieces: list[str] = []
-            with llm_errors(self.settings, "answer", self.llm):
+            with llm_errors(self.settings.llm, "answer", self.llm):
                 for piece in generate.stream(_answer_input(state), config):
                     if piece:
                         pieces.append(piece)
@@ -294,7 +294,7 @@ class _Steps:
         async for state in states:
             started = time.perf_counter()
             pieces: list[str] = []
-            with llm_errors(self.settings, "answer", self.llm):
+            with llm_errors(self.settings.llm, "answer", self.llm):
                 async for piece in generate.astream(_answer_input(state), config):
                     if piece:
                         pieces.append(piece)
@@ -391,7 +391,7 @@ def abstain_message(sources: list[Source], filters: Any) -> str:
     return ABSTAIN_MESSAGE if sources else ABSTAIN_EMPTY_MESSAGE
 
 
-def should_abstain_for(sources: list[Source], settings: Settings) -> bool:
+def should_abstain_for(sources: list[Source], settings: RetrievalSettings) -> bool:
     """rag.abstention owns the calibrated threshold; the setting overrides it."""
     if settings.abstain_threshold is None:
         return should_abstain(sources)

@@ -195,7 +195,8 @@ def preflight(paths: list[Path], captured: date | None, settings: Settings) -> I
     started = time.perf_counter()
     files, issues = expand_paths(paths)
     for file in files:
-        parsed = parse_dump(file, captured=captured, max_abstract_chars=settings.max_abstract_chars)
+        limit = settings.index.max_abstract_chars
+        parsed = parse_dump(file, captured=captured, max_abstract_chars=limit)
         issues.extend(i for i in parsed.issues if i.level == "error")
     report = IndexReport(files=[str(f) for f in files], errors=issues)
     if any(str(f) not in report.failed_files for f in files):
@@ -218,7 +219,7 @@ def unchanged_report(
     from vectorstore.catalog import Catalog, DumpRecord
 
     files, issues = expand_paths(paths)
-    catalog = Catalog.in_home(settings.home)
+    catalog = Catalog.in_home(settings.index.home)
     if issues or not files or catalog.reconcile_pending:
         return None
     known = {d.name: d for d in catalog.dumps()}
@@ -358,16 +359,16 @@ def read_stats(settings: Settings) -> dict[str, Any]:
     (torch: 5-20 s) is needed to say what is indexed."""
     from vectorstore.catalog import Catalog
 
-    summary = Catalog.in_home(settings.home).summary()
+    summary = Catalog.in_home(settings.index.home).summary()
     dated = summary.published_min and summary.published_max
     return {
         "papers": summary.papers,
         "chunks": summary.chunks,
         "dumps": [asdict(d) for d in summary.dumps],
         "date_range": [summary.published_min, summary.published_max] if dated else None,
-        "embedding_model": summary.embedding_model or settings.embedding_model,
+        "embedding_model": summary.embedding_model or settings.index.embedding_model,
         "embedding_dimension": summary.dimension,
-        "store": settings.chroma_url or str(settings.home / "chroma"),
+        "store": settings.index.chroma_url or str(settings.index.home / "chroma"),
         "mode": mode_label(settings),
         "reconcile_pending": summary.reconcile_pending,
     }
@@ -375,8 +376,8 @@ def read_stats(settings: Settings) -> dict[str, Any]:
 
 def mode_label(settings: Settings) -> str:
     """As ResearchAssistant.mode_label: the CLI has no way to pass in a chat model."""
-    if settings.llm_configured:
-        return f"LLM: {settings.llm_model}"
+    if settings.llm.llm_configured:
+        return f"LLM: {settings.llm.llm_model}"
     return "extractive — no LLM configured"
 
 

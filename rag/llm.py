@@ -25,7 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from rag.errors import LLMError
-from rag.settings import Settings
+from rag.settings import LLMSettings
 
 __all__ = [
     "OPENAI_DEFAULT_URL",
@@ -41,7 +41,7 @@ OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 NO_KEY_PLACEHOLDER = "not-needed"
 
 
-def make_chat_model(settings: Settings) -> ChatOpenAI:
+def make_chat_model(settings: LLMSettings) -> ChatOpenAI:
     """A streaming ChatOpenAI on the chat-completions API, with the user's timeout and retries.
 
     Its HTTP clients lower a server's Retry-After to `llm_retry_max_wait` before the openai SDK
@@ -109,7 +109,7 @@ class LLMTarget:
     openai: bool = True
 
     @classmethod
-    def of(cls, settings: Settings, llm: BaseChatModel | None = None) -> LLMTarget:
+    def of(cls, settings: LLMSettings, llm: BaseChatModel | None = None) -> LLMTarget:
         if llm is None:
             model, url = settings.llm_model, server_url(settings)
             return cls(model, url, settings.llm_timeout, settings.llm_max_retries)
@@ -135,7 +135,7 @@ def chat_model_name(llm: BaseChatModel) -> str:
 
 @contextmanager
 def llm_errors(
-    settings: Settings, step: str = "answer", llm: BaseChatModel | None = None
+    settings: LLMSettings, step: str = "answer", llm: BaseChatModel | None = None
 ) -> Iterator[None]:
     """Turn any failure of an LLM call made inside the block into an actionable LLMError.
 
@@ -169,15 +169,15 @@ def _other_failure(exc: Exception, target: LLMTarget, step: str) -> str:
     )
 
 
-def server_url(settings: Settings) -> str:
+def server_url(settings: LLMSettings) -> str:
     return settings.openai_base_url or OPENAI_DEFAULT_URL
 
 
 def describe_failure(
-    exc: openai.OpenAIError, target: LLMTarget | Settings, step: str = "answer"
+    exc: openai.OpenAIError, target: LLMTarget | LLMSettings, step: str = "answer"
 ) -> str:
     """One sentence on what failed, one on what to check; the server's own words when useful."""
-    if isinstance(target, Settings):
+    if isinstance(target, LLMSettings):
         target = LLMTarget.of(target)
     url, model = target.url, target.model
     doing = f"while writing the {step} with model '{model}' at {url}"

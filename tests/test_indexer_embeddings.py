@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +34,8 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         EmbeddingsHandler.requests.append(body)
+        if body.get("model") == "slow-embed":  # a server busier than the client's patience
+            time.sleep(1.5)
         if self.path != "/v1/embeddings" or body.get("model") != "tiny-embed":
             self.send_response(404)
             self.end_headers()
@@ -104,6 +107,46 @@ def test_unreachable_or_refusing_endpoint_is_a_clear_error(embeddings_server: st
     down = load_embedder("tiny-embed", base_url="http://127.0.0.1:9/v1")
     with pytest.raises(EmbeddingUnavailable, match="Cannot reach the embedding server"):
         down.embed_query("x")
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_embedding_timeout_and_retries_come_from_settings(
+    embeddings_server: str, tmp_path: Path, retries: int
+) -> None:
+    from rag import ResearchAssistant, Settings
+
+    settings = Settings(
+        home=tmp_path,
+        embedding_model="slow-embed",
+        embedding_base_url=embeddings_server,
+        embedding_timeout=0.2,
+        embedding_max_retries=retries,
+    )
+    started = time.monotonic()
+    with pytest.raises(EmbeddingUnavailable, match=r"did not answer within 0\.2 s"):
+        ResearchAssistant(settings).embedder.embed_query("x")
+    assert len(EmbeddingsHandler.requests) == retries + 1
+    assert time.monotonic() - started < 0.2 * (retries + 1) + 1.5 * retries + 1.0
+
+
+def test_loading_the_bundled_model_leaves_the_environment_alone(tmp_path: Path) -> None:
+    """No HF_HUB_OFFLINE in, none out: the weights on disk load without a hub lookup and the
+    caller's environment is not changed behind its back."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os; from vectorstore.embeddings import load_embedder; "
+        "e = load_embedder(); v = e.embed_query('hello'); "
+        "print(len(v), 'HF_HUB_OFFLINE' in os.environ)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["384", "False"]
 
 
 def test_unknown_local_model_is_a_clear_error(tmp_path: Path) -> None:

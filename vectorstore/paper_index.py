@@ -18,9 +18,9 @@ from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from vectorstore import defaults
 from vectorstore.catalog import Catalog, DumpRecord
 from vectorstore.chroma_store import (
-    DEFAULT_TIMEOUT,
     DIMENSION_KEY,
     MODEL_KEY,
     ChromaStore,
@@ -35,7 +35,6 @@ from vectorstore.keyword_index import KeywordIndex
 from vectorstore.locking import WriteLock
 from vectorstore.paper_store import PaperStore
 from vectorstore.reader import Reader
-from vectorstore.rerank import RERANK_TOP_N
 from vectorstore.retriever import HybridRetriever, PaperSearch
 
 __all__ = ["DumpRecord", "IndexStats", "PaperIndex", "SyncReport"]
@@ -68,13 +67,13 @@ class PaperIndex:
         *,
         embedder: Embeddings,
         chroma_url: str | None = None,
-        chroma_timeout: float = DEFAULT_TIMEOUT,
-        collection: str = "papers",
-        chunk_tokens: int = 200,
-        chunk_overlap_tokens: int = 40,
+        chroma_timeout: float = defaults.CHROMA_TIMEOUT,
+        collection: str = defaults.COLLECTION,
+        chunk_tokens: int = defaults.CHUNK_TOKENS,
+        chunk_overlap_tokens: int = defaults.CHUNK_OVERLAP_TOKENS,
         add_batch_size: int = 64,
         reader: Reader | None = None,
-        rerank_top_n: int = RERANK_TOP_N,
+        rerank_top_n: int = defaults.RERANK_TOP_N,
     ):
         self.home = Path(home).expanduser()
         self.home.mkdir(parents=True, exist_ok=True)

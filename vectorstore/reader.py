@@ -111,9 +111,6 @@ class CrossEncoderReader:
 
 
 def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         import torch
         from sentence_transformers import CrossEncoder
@@ -123,6 +120,8 @@ def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
             str(path),
             max_length=MAX_TOKENS,
             device="cpu",
+            # Weights on disk are read without a hub lookup; a hub name still resolves.
+            local_files_only=Path(path).expanduser().exists(),
             model_kwargs={"dtype": torch.float32},
         )
     except Exception as exc:  # a missing path, an unknown hub name offline, a broken file

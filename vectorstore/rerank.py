@@ -27,13 +27,13 @@ from collections.abc import Sequence
 import numpy as np
 from langchain_core.documents import Document
 
+from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.errors import ReaderUnavailable
 from vectorstore.reader import BUNDLED_PATH, Reader, best_window, logit, passage
 from vectorstore.text import split_sentences
 
 log = logging.getLogger(__name__)
 
-RERANK_TOP_N = 10
 BUNDLED_WEIGHT = 0.0
 OTHER_WEIGHT = math.inf  # the reader's order alone
 

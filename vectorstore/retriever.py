@@ -38,12 +38,13 @@ from pydantic import ConfigDict
 
 from vectorstore import fusion
 from vectorstore.catalog import ChunkRow
+from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.documents import PaperDoc
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.reader import Reader
-from vectorstore.rerank import RERANK_TOP_N, weight_for
 from vectorstore.rerank import rerank as reranked
+from vectorstore.rerank import weight_for
 from vectorstore.text import STOPWORDS, index_terms, stem
 
 Mode = Literal["hybrid", "dense", "bm25"]
