@@ -139,8 +139,22 @@ class ResearchAssistant:
         from rag.chain import build_chain
 
         return build_chain(
-            self.retriever, self.settings, self.embedder, llm=self.llm, reader=self.reader
+            self.retriever,
+            self.settings,
+            self.embedder,
+            llm=self.llm,
+            reader=self.reader,
+            facts=self.index_facts,
         )
+
+    @cached_property
+    def index_facts(self) -> Callable[[], Any]:
+        """Orgs, newest capture and dumps of the index (rag.index_facts), cached until it
+        changes: what filters written in a question and metadata answers are read against."""
+        from rag.index_facts import CachedFacts
+
+        index = self.paper_index
+        return CachedFacts(index, index.catalog.count_papers)
 
     @property
     def mode_label(self) -> str:
@@ -292,7 +306,11 @@ class ResearchAssistant:
         until: date | None = None,
         org: str | None = None,
         min_upvotes: int | None = None,
+        ignore_question_filters: list[str] | None = None,
     ) -> dict[str, Any]:
+        """The chain's input. Filters written in the question apply too, under these explicit
+        ones; `ignore_question_filters` ("dates", "org", "min_upvotes", "sort" or "all") drops
+        kinds of them (the UI's removed chips, the CLI's --no-question-filters)."""
         if not question or not question.strip():
             raise InputError("Ask a question: the text is empty.")
         return {
@@ -300,6 +318,7 @@ class ResearchAssistant:
             "history": list(history or []),
             "k": k or self.settings.retrieval.top_k,
             "filters": make_filters(since, until, org, min_upvotes),
+            "ignore_question_filters": list(ignore_question_filters or []),
         }
 
 

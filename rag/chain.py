@@ -1,14 +1,18 @@
 """The answer chain, composed from LCEL parts:
 
-    read_input | standalone_question | retrieve | answer | check_citations
+    read_input | standalone_question | read_question | retrieve | answer | check_citations
 
 - `read_input` validates {"question", "history", "k", "filters"} (rag.models.ChainInput, also
   the chain's `input_schema`);
 - `standalone_question` rewrites a follow-up (the condense prompt through the LLM, or rules);
+- `read_question` applies the filters written in the question (rag.question_reading) and
+  recognises questions about a paper's metadata (rag.metadata_answers), which search by the
+  paper's name alone;
 - `retrieve` asks the retriever (a LangChain BaseRetriever; ResearchAssistant.retriever) and
   numbers the papers [1]..[n];
 - `answer` is a RunnableBranch: abstain when no source is relevant enough (rag.abstention,
-  before any LLM call), else the answerer: the LLM, or the extractive answerer (quotes);
+  before any LLM call), a metadata question is answered from the catalog, else the answerer:
+  the LLM, or the extractive answerer (quotes);
 - `check_citations` drops citations outside 1..n and builds the final `Answer`.
 
 The answerers are generators, so `chain.stream(input)` / `chain.astream(input)` yield the
@@ -23,12 +27,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import (
@@ -40,16 +47,21 @@ from langchain_core.runnables import (
     RunnableSequence,
 )
 from langchain_core.runnables.config import run_in_executor
+from langchain_openai import ChatOpenAI
 
-from rag.abstention import should_abstain
+from rag import metadata_answers
+from rag.abstention import ABSTAIN_THRESHOLD, should_abstain
 from rag.citations import check_citations, says_not_covered
 from rag.errors import LLMError
 from rag.extractive import LEAD_PIECE, SentenceCache, SentenceScorer, bullet, select_quotes
 from rag.extractive import stream_extractive_answer as extractive_pieces
 from rag.followup import clean_llm_rewrite, rewrite_without_llm
-from rag.llm import chat_model_name, llm_errors, make_chat_model
+from rag.index_facts import FactsSource, IndexFacts
+from rag.llm import LLMTarget, chat_model_name, llm_errors, make_chat_model
 from rag.models import Answer, ChainInput, Source
 from rag.prompts import answer_prompt, condense_prompt, format_history, format_sources
+from rag.question_filters import describe
+from rag.question_reading import order_by_upvotes, read_question
 from rag.settings import RetrievalSettings, Settings
 from vectorstore.reader import Reader
 
@@ -114,22 +126,28 @@ def build_chain(
     *,
     llm: BaseChatModel | None = None,
     reader: Reader | None = None,
+    facts: FactsSource | None = None,
 ) -> Runnable[ChainInput | Mapping[str, Any] | str, Answer]:
     """The answer chain over `retriever` (one Document per paper, PaperHit metadata).
 
     `llm`: any LangChain chat model; None means the one the settings describe, if any, else
     extractive answers. `embeddings` score the abstracts' sentences for the extractive
-    answerer when there is no `reader` (vectorstore.reader), which picks them better."""
+    answerer when there is no `reader` (vectorstore.reader), which picks them better.
+    `facts` tells the indexed orgs, the newest capture and the dumps (rag.index_facts); without
+    it only absolute dates and upvote phrases in a question become filters."""
     llm = llm if llm is not None else default_llm(settings)
-    steps = _Steps(retriever, settings, SentenceScorer(SentenceCache(embeddings), reader), llm)
+    scorer = SentenceScorer(SentenceCache(embeddings), reader)
+    steps = _Steps(retriever, settings, scorer, llm, facts or IndexFacts)
     answer = RunnableBranch(
         (RunnableLambda(steps.should_abstain, name="should_abstain"), steps.abstain()),
+        (RunnableLambda(steps.asks_metadata, name="asks_metadata"), steps.metadata_answer()),
         steps.answerer(),
     )
     answer.name = "answer"
     chain = RunnableSequence(
         RunnableLambda(steps.read_input, name="read_input"),
         steps.standalone(),
+        RunnableLambda(steps.read_question, name="read_question"),
         RunnableLambda(steps.retrieve, afunc=steps.aretrieve, name="retrieve"),
         answer,
         steps.check(),
@@ -145,6 +163,58 @@ def stream_answer(
     yield from chain.stream(input, config)
 
 
+class StreamEnd:
+    """Whether an OpenAI-compatible answer stream reached its end, or was cut short.
+
+    Such a server ends every complete answer with a chunk that carries `finish_reason`
+    (followed by `data: [DONE]`). If the stream stops before it (the server crashed or a proxy
+    closed the connection between two events), the openai SDK simply stops iterating, without
+    an error: without this check, half an answer would be shown as the whole answer. Only
+    ChatOpenAI is checked; other providers' LangChain models mark the end in their own way."""
+
+    def __init__(self, llm: BaseChatModel | None) -> None:
+        self.checked = isinstance(llm, ChatOpenAI)
+        self.finished = False
+
+    def watch(self, chunks: Iterator[BaseMessageChunk]) -> Iterator[BaseMessageChunk]:
+        self.finished = False
+        for chunk in chunks:
+            self.finished |= bool(chunk.response_metadata.get("finish_reason"))
+            yield chunk
+
+    async def awatch(
+        self, chunks: AsyncIterator[BaseMessageChunk]
+    ) -> AsyncIterator[BaseMessageChunk]:
+        self.finished = False
+        async for chunk in chunks:
+            self.finished |= bool(chunk.response_metadata.get("finish_reason"))
+            yield chunk
+
+    def check(self, target: LLMTarget, pieces: list[str]) -> None:
+        """LLMError if the stream ended without its final chunk (an empty one is _llm_draft's)."""
+        if self.checked and pieces and not self.finished:
+            raise LLMError(stream_cut_message(target, pieces))
+
+
+def stream_cut_message(target: LLMTarget, pieces: list[str], exc: Exception | None = None) -> str:
+    """What to tell a user whose answer stopped half-way (the partial text is not kept)."""
+    cause = _root_cause(exc) if exc is not None else None  # httpx's words, not the SDK's
+    how = f" ({type(cause).__name__}: {cause})" if cause is not None else " (no final chunk)"
+    return (
+        f"The LLM server at {target.url} stopped sending the answer part-way, after "
+        f"{len(''.join(pieces))} characters{how}, so the answer is incomplete and was "
+        f"discarded. Ask again; if it keeps happening, check the server's logs (it may have "
+        f"crashed, run out of memory or hit a proxy timeout)."
+    )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception (the SDK wraps the transport's error, sometimes twice)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
 class _Steps:
     """The chain's steps, sharing the retriever, the settings and the (optional) chat model."""
 
@@ -154,11 +224,15 @@ class _Steps:
         settings: Settings,
         embeddings: Embeddings,
         llm: BaseChatModel | None,
+        facts: FactsSource,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.embeddings = embeddings
         self.llm = llm
+        self.facts = facts
+        threshold = settings.retrieval.abstain_threshold
+        self.threshold = ABSTAIN_THRESHOLD if threshold is None else threshold
         self.mode = "llm" if llm is not None else "extractive"
         self.model = chat_model_name(llm) if llm is not None else None
 
@@ -173,6 +247,7 @@ class _Steps:
             "history": data.history,
             "k": k,
             "filters": data.filters,
+            "ignore": data.ignore_question_filters,
             "timings": {},
         }
 
@@ -206,22 +281,46 @@ class _Steps:
     def _rules_rewrite(state: State) -> State:
         return {**state, "standalone": rewrite_without_llm(state["question"], state["history"])}
 
+    def read_question(self, state: State) -> State:
+        """Filters written in the question (taken out of its text) and a metadata question.
+
+        Explicit filters win over phrases; a metadata question searches by the paper's name
+        alone, since "how many authors" matches no abstract."""
+        facts = self.facts()
+        read = read_question(state["standalone"], state["filters"], facts, state["ignore"])
+        asked = metadata_answers.recognise(read.question)
+        query = asked.subject if asked is not None and asked.subject else read.question
+        return {
+            **state,
+            "standalone": read.question,
+            "query": query,
+            "filters": read.filters,
+            "question_filters": read.from_question,
+            "sort": read.sort,
+            "metadata": asked,
+            "facts": facts,
+        }
+
     # --- 2. retrieval --------------------------------------------------------------------------
 
     def retrieve(self, state: State, config: RunnableConfig) -> State:
-        """Search with the standalone question, then number papers [1]..[n]."""
+        """Search with the question as read, then number papers [1]..[n]."""
         started = time.perf_counter()
-        docs = self.retriever.invoke(
-            state["standalone"], config, k=state["k"], filters=state["filters"]
-        )
-        return _retrieved(state, docs, started)
+        docs = self.retriever.invoke(state["query"], config, k=state["k"], filters=state["filters"])
+        return self._ordered(_retrieved(state, docs, started))
 
     async def aretrieve(self, state: State, config: RunnableConfig) -> State:
         started = time.perf_counter()
         docs = await self.retriever.ainvoke(
-            state["standalone"], config, k=state["k"], filters=state["filters"]
+            state["query"], config, k=state["k"], filters=state["filters"]
         )
-        return _retrieved(state, docs, started)
+        return self._ordered(_retrieved(state, docs, started))
+
+    def _ordered(self, state: State) -> State:
+        """ "most upvoted": the relevant sources by upvotes, renumbered."""
+        if state["sort"] != "upvotes":
+            return state
+        return {**state, "sources": order_by_upvotes(state["sources"], self.threshold)}
 
     # --- 3. the branch: abstain, or answer -----------------------------------------------------
 
@@ -233,6 +332,8 @@ class _Steps:
         def run(states: Iterator[State]) -> Iterator[str | Draft]:
             for state in states:
                 message = abstain_message(state["sources"], state["filters"])
+                found = describe(state["question_filters"], state["sort"])
+                message += f" ({found})" if found and state["filters"] is not None else ""
                 yield message
                 yield Draft(state, message, abstained=True, generate_s=0.0)
 
@@ -242,6 +343,36 @@ class _Steps:
                     yield chunk
 
         return RunnableGenerator(run, arun, name="abstain")
+
+    def asks_metadata(self, state: State) -> bool:
+        """A metadata question whose paper is among the relevant sources."""
+        asked = state["metadata"]
+        return asked is not None and bool(
+            metadata_answers.targets(asked, state["sources"], self.threshold)
+        )
+
+    def metadata_answer(self) -> Runnable[State, str | Draft]:
+        """Answer from the catalog: the paper(s) asked about first, as [1].., then the rest."""
+
+        def run(states: Iterator[State]) -> Iterator[str | Draft]:
+            for state in states:
+                yield from self._from_catalog(state)
+
+        async def arun(states: AsyncIterator[State]) -> AsyncIterator[str | Draft]:
+            async for state in states:
+                for chunk in self._from_catalog(state):
+                    yield chunk
+
+        return RunnableGenerator(run, arun, name="metadata_answer")
+
+    def _from_catalog(self, state: State) -> Iterator[str | Draft]:
+        asked = state["metadata"]
+        chosen = metadata_answers.targets(asked, state["sources"], self.threshold)
+        chosen = metadata_answers.known_first(asked, chosen)
+        sources = metadata_answers.renumbered(chosen, state["sources"])
+        text = metadata_answers.answer_text(asked, sources[: len(chosen)], state["facts"])
+        yield text
+        yield Draft({**state, "sources": sources, "from_catalog": True}, text, False, 0.0)
 
     def answerer(self) -> Runnable[State, str | Draft]:
         if self.llm is None:
@@ -270,36 +401,62 @@ class _Steps:
             text = LEAD_PIECE + "".join(pieces)
             yield Draft(state, text, False, time.perf_counter() - started)
 
-    def _generation(self) -> Runnable[dict[str, str], str]:
+    def _generation(self, end: StreamEnd) -> Runnable[dict[str, str], str]:
         assert self.llm is not None
-        return (answer_prompt() | self.llm | StrOutputParser()).with_config(run_name="generate")
+        watch = RunnableGenerator(end.watch, end.awatch, name="stream_end")
+        return (answer_prompt() | self.llm | watch | StrOutputParser()).with_config(
+            run_name="generate"
+        )
 
     def _generate(self, states: Iterator[State], config: RunnableConfig) -> Iterator[str | Draft]:
         """Stream the LLM's answer token by token."""
-        generate = self._generation()
+        end = StreamEnd(self.llm)
+        generate = self._generation(end)
         for state in states:
             started = time.perf_counter()
             pieces: list[str] = []
-            with llm_errors(self.settings.llm, "answer", self.llm):
+            with self._answer_errors(pieces):
                 for piece in generate.stream(_answer_input(state), config):
                     if piece:
                         pieces.append(piece)
                         yield piece
+                end.check(self._target(), pieces)
             yield self._llm_draft(state, pieces, started)
 
     async def _agenerate(
         self, states: AsyncIterator[State], config: RunnableConfig
     ) -> AsyncIterator[str | Draft]:
-        generate = self._generation()
+        end = StreamEnd(self.llm)
+        generate = self._generation(end)
         async for state in states:
             started = time.perf_counter()
             pieces: list[str] = []
-            with llm_errors(self.settings.llm, "answer", self.llm):
+            with self._answer_errors(pieces):
                 async for piece in generate.astream(_answer_input(state), config):
                     if piece:
                         pieces.append(piece)
                         yield piece
+                end.check(self._target(), pieces)
             yield self._llm_draft(state, pieces, started)
+
+    def _target(self) -> LLMTarget:
+        return LLMTarget.of(self.settings.llm, self.llm)
+
+    @contextmanager
+    def _answer_errors(self, pieces: list[str]) -> Iterator[None]:
+        """llm_errors, except that a connection lost after the answer began is called that.
+
+        The openai SDK reports a dropped stream as a connection error, whose advice ("check
+        that the server is running") misleads when the server had already sent `pieces`."""
+        try:
+            with llm_errors(self.settings.llm, "answer", self.llm):
+                yield
+        except LLMError as exc:
+            lost = exc.__cause__
+            timed_out = isinstance(lost, openai.APITimeoutError)  # its own message says so
+            if pieces and isinstance(lost, openai.APIConnectionError) and not timed_out:
+                raise LLMError(stream_cut_message(self._target(), pieces, lost)) from lost
+            raise
 
     def _llm_draft(self, state: State, pieces: list[str], started: float) -> Draft:
         if not pieces:
@@ -338,15 +495,20 @@ class _Steps:
     def _answer(self, draft: Draft, text: str, *, abstained: bool) -> Answer:
         """On an abstention `sources` are the closest papers, none relevant enough to cite."""
         state = draft.state
+        catalog = bool(state.get("from_catalog"))  # written from the record, never by the LLM
         return Answer(
             text=text,
             sources=state["sources"],
             abstained=abstained,
-            mode=self.mode,
-            model=self.model,
+            mode="extractive" if catalog else self.mode,
+            model=None if catalog else self.model,
             question=state["question"],
             standalone_question=state["standalone"],
             timings={**state["timings"], "generate": round(draft.generate_s, 4)},
+            filters=state["filters"],
+            question_filters=state["question_filters"],
+            sort=state["sort"],
+            answered_from="catalog" if catalog else "abstracts",
         )
 
 

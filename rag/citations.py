@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.models import Citation, Source
+from rag.models import Answer, Citation, Source
 
 # A bracket holding only numbers, commas/semicolons and ranges: [3], [1, 2], [2-4], [1; 5].
 CITATION_RE = re.compile(r"\[\s*\d+(?:\s*(?:[,;]|[-–—]|,\s*and)\s*\d+)*\s*\]")
@@ -111,3 +111,17 @@ def _tidy(text: str) -> str:
     """Remove the gaps a deleted citation leaves: 'claim [9].' -> 'claim.'."""
     text = re.sub(r"[ \t]+([.,;:!?)])", r"\1", text)
     return re.sub(r"[ \t]{2,}", " ", text)
+
+
+def split_cited(answer: Answer) -> tuple[list[Source], list[Source]]:
+    """The sources to show, and the retrieved papers the answer did not cite, best first.
+
+    An answer that cites some sources shows those; the rest stay collapsed, so a paper far
+    below the best one does not read as a source. An abstention (the closest papers) or an
+    answer that cites nothing shows every paper: there is nothing to tell them apart by."""
+    by_number = sorted(answer.sources, key=lambda s: s.number)
+    cited = {c.number for c in answer.citations}
+    if answer.abstained or not cited:
+        return by_number, []
+    others = [s for s in by_number if s.number not in cited]
+    return [s for s in by_number if s.number in cited], sorted(others, key=lambda s: -s.score)

@@ -301,37 +301,91 @@ def ask(
     min_upvotes: Annotated[
         int | None, typer.Option(min=0, help="Only papers with this many.")
     ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the answer as Markdown with references.")
+    ] = False,
+    bibtex: Annotated[
+        bool, typer.Option("--bibtex", help="Print a BibTeX @misc entry per cited paper.")
+    ] = False,
+    no_question_filters: Annotated[
+        bool,
+        typer.Option(
+            "--no-question-filters",
+            help="Do not turn phrases such as 'in 2025' or 'from ByteDance' into filters.",
+        ),
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Answer a question from the indexed papers, citing them."""
+    """Answer a question from the indexed papers, citing them.
+
+    Filters written in the question ("in 2025", "from ByteDance", "with more than 50 upvotes")
+    apply like the flags, which win over them; a line on stderr says which were applied."""
     with user_errors():
+        if as_json and (markdown or bibtex):
+            raise InputError("--json cannot be combined with --markdown or --bibtex.")
         settings = load_settings(home)
         window = parse_date(since, "--since"), parse_date(until, "--until")
         assistant = make_assistant(settings)
         answer = assistant.ask(
-            question, k=k, since=window[0], until=window[1], org=org, min_upvotes=min_upvotes
+            question,
+            k=k,
+            since=window[0],
+            until=window[1],
+            org=org,
+            min_upvotes=min_upvotes,
+            ignore_question_filters=["all"] if no_question_filters else None,
         )
+    print_answer(answer, assistant.mode_label, as_json=as_json, markdown=markdown, bibtex=bibtex)
+
+
+def print_answer(
+    answer: Answer, mode_label: str, *, as_json: bool, markdown: bool, bibtex: bool
+) -> None:
+    """JSON (where Answer.filters says what was filtered), else the line naming the filters
+    taken from the question (stderr, so --markdown/--bibtex output stays clean), then the
+    answer for a terminal, as Markdown, and/or as BibTeX."""
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
-    else:
-        typer.echo(format_answer(answer, assistant.mode_label))
+        return
+    from rag.question_filters import describe
+
+    line = describe(answer.question_filters, answer.sort)
+    if line:
+        typer.echo(line, err=True)
+    if not (markdown or bibtex):
+        typer.echo(format_answer(answer, mode_label))
+        return
+    from rag.export import answer_bibtex, answer_markdown
+
+    parts = [answer_markdown(answer)] if markdown else []
+    if bibtex:
+        entries = answer_bibtex(answer)
+        parts.append(entries or "% The answer cites no paper, so there is nothing to cite.\n")
+    typer.echo("\n".join(parts), nl=False)
 
 
 def format_answer(answer: Answer, mode_label: str) -> str:
-    """Answer, numbered sources and timings, for a terminal."""
+    """Answer, the sources it cites (the others counted) and timings, for a terminal."""
+    from rag.citations import split_cited
+
     lines = [answer.text, ""]
     if answer.uncited:
         lines.append("warning: this answer cites no source; check it against the papers below.")
-    if answer.sources:
+    shown, others = split_cited(answer)
+    if shown:
         lines.append("Closest papers (none relevant enough):" if answer.abstained else "Sources:")
-        for s in answer.sources:
+        for s in shown:
             extra = ", ".join(
                 x for x in (s.published, s.org, f"{s.upvotes} upvotes" if s.upvotes else None) if x
             )
             lines.append(f"  [{s.number}] {s.title}" + (f" ({extra})" if extra else ""))
+    if others:
+        lines.append(f"  (and {len(others)} more retrieved, not cited: --json lists them)")
     t = answer.timings
     lines.append("")
+    if answer.answered_from == "catalog":  # not quoted, not generated: read from the record
+        mode_label = "from the papers' metadata in the index"
     lines.append(
         f"mode: {mode_label} | retrieve {t.get('retrieve', 0):.2f}s"
         f" | generate {t.get('generate', 0):.2f}s"
@@ -371,6 +425,8 @@ def read_stats(settings: Settings) -> dict[str, Any]:
         "store": settings.index.chroma_url or str(settings.index.home / "chroma"),
         "mode": mode_label(settings),
         "reconcile_pending": summary.reconcile_pending,
+        # papers of an interrupted run whose chunks are not all written yet (not in "papers")
+        "papers_unwritten": summary.papers_unwritten,
     }
 
 
@@ -400,6 +456,8 @@ def format_stats(st: dict[str, Any]) -> str:
     ]
     if st["reconcile_pending"]:
         lines.append("note:            an index run was interrupted; `paperchat index` finishes it")
+    if st.get("papers_unwritten"):
+        lines.append(f"not yet written: {st['papers_unwritten']} papers (not counted above)")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 
 from rag.models import Answer, Source
 from rag.papers import make_paper_id
+from rag.question_filters import filter_labels
 
 NOTE = "Hugging Face Daily Papers"
 OrgField = Literal["organization", "howpublished"]
@@ -66,6 +67,9 @@ def answer_markdown(answer: Answer) -> str:
         parts.append(f"## {markdown_escape(answer.question.strip())}")
     parts.append(answer.text.strip())
     parts.append(f"*{_mode_line(answer)}*")
+    labels = filter_labels(answer.filters, answer.sort)
+    if labels:
+        parts.append(f"*Filters: {markdown_escape(', '.join(labels))}.*")
     references = references_markdown(cited_sources(answer))
     if references:
         parts += ["### References", references]
@@ -100,6 +104,8 @@ def markdown_escape(text: str) -> str:
 
 
 def _mode_line(answer: Answer) -> str:
+    if answer.answered_from == "catalog":
+        return "Answered from the papers' Daily Papers metadata recorded in the index."
     if answer.mode == "llm":
         return f"Answer written by {answer.model or 'an LLM'} from the cited abstracts."
     return "Extractive answer: sentences quoted from the cited abstracts (no LLM)."

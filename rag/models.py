@@ -73,6 +73,15 @@ class PaperHit(BaseModel):
     authors_count: int | None = None
     abstract: str = ""
     evidence: list[str] = Field(default_factory=list)
+    dumps: list[str] = Field(
+        default_factory=list, description="The dump files the paper was seen in (file names)."
+    )
+    captured: str | None = Field(
+        default=None, description="Capture date of the dump its metadata (e.g. upvotes) is from."
+    )
+    published_inferred: bool = Field(
+        default=False, description="The page printed no year: it was inferred from the capture."
+    )
 
     @classmethod
     def from_document(cls, doc: Document, **extra: Any) -> Self:
@@ -95,6 +104,9 @@ class PaperHit(BaseModel):
             upvotes=meta.get("upvotes"),
             authors_count=meta.get("authors_count"),
             abstract=doc.abstract,
+            dumps=list(meta.get("dumps") or []),
+            captured=meta.get("captured"),
+            published_inferred=bool(meta.get("published_inferred", False)),
         )
 
 
@@ -125,6 +137,23 @@ class Answer(BaseModel):
         default=False, description="Not an abstention, yet no valid citation: do not trust it."
     )
     timings: dict[str, float] = Field(default_factory=dict)
+    filters: SearchFilters | None = Field(
+        default=None,
+        description="The filters applied: explicit ones merged with those written in the "
+        "question (explicit ones win).",
+    )
+    question_filters: SearchFilters | None = Field(
+        default=None,
+        description="The part of `filters` that came from phrases in the question.",
+    )
+    sort: Literal["upvotes"] | None = Field(
+        default=None, description='"upvotes" when the question asked for the most upvoted.'
+    )
+    answered_from: Literal["abstracts", "catalog"] = Field(
+        default="abstracts",
+        description='"catalog" for a question about a paper\'s metadata (authors, upvotes, '
+        "date, org, dumps), answered from the index's record rather than its abstract.",
+    )
 
     def __radd__(self, other: Any) -> Answer:
         """`pieces + answer` is the answer: a stream ends with the checked Answer, which
@@ -132,6 +161,9 @@ class Answer(BaseModel):
         if isinstance(other, str | Answer):
             return self
         return NotImplemented
+
+
+QuestionFilterKind = Literal["dates", "org", "min_upvotes", "sort", "all"]
 
 
 class HistoryMessage(BaseModel):
@@ -160,6 +192,11 @@ class ChainInput(BaseModel):
     )
     filters: SearchFilters | None = Field(
         default=None, description="Published date range, org, minimum upvotes."
+    )
+    ignore_question_filters: list[QuestionFilterKind] = Field(
+        default_factory=list,
+        description='Filters written in the question not to apply: "dates", "org", '
+        '"min_upvotes", "sort", or "all" (the UI\'s removed chips).',
     )
 
     @field_validator("question")

@@ -3,7 +3,8 @@
 The chain's tests talk to it with the real `openai` client (through langchain-openai), so
 everything on the wire is exercised: JSON bodies, streaming SSE (`data: {...}` chunks ending in
 `data: [DONE]`), HTTP error statuses and client timeouts. Each test scripts the replies in
-order (`reply`, `fail`, `hang`, `stall`); every request is recorded for assertions.
+order (`reply`, `fail`, `hang`, `stall`, and the broken streams `malformed`, `truncate`, `cut`);
+every request is recorded for assertions.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class Scripted:
     stall_seconds: float = 0.0  # stream the text, then go silent before finishing
     delay_seconds: float = 0.0  # think this long before answering (a slow but healthy model)
     headers: dict[str, str] = field(default_factory=dict)  # sent with an error status
+    # A broken stream, after the text's pieces: "malformed" (an event that is not JSON), "eof"
+    # (the body ends cleanly but without the final chunk and [DONE]), "cut" (chunked transfer
+    # encoding, connection closed in the middle of a chunk).
+    broken: str = ""
 
 
 @dataclass
@@ -71,6 +76,18 @@ class FakeOpenAIServer:
         """Answer `text` after `seconds`, like a model that takes its time."""
         for _ in range(times):
             self._push(Scripted(text=text, delay_seconds=seconds))
+
+    def malformed(self, text: str) -> None:
+        """Stream `text`, then an SSE event whose data is not JSON, then end normally."""
+        self._push(Scripted(text=text, broken="malformed"))
+
+    def truncate(self, text: str) -> None:
+        """Stream `text`, then close the connection: no finish chunk, no `data: [DONE]`."""
+        self._push(Scripted(text=text, broken="eof"))
+
+    def cut(self, text: str) -> None:
+        """Stream `text` with chunked encoding, then drop the connection mid-chunk."""
+        self._push(Scripted(text=text, broken="cut"))
 
     def hang(self, seconds: float, *, times: int = 1) -> None:
         for _ in range(times):
@@ -180,6 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
+        self._chunked = scripted.broken == "cut"
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.close_connection = True
         chunks = [{"role": "assistant", "content": ""}]
@@ -189,14 +209,26 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted.stall_seconds:
             self.fake._stopping.wait(scripted.stall_seconds)
             return
+        if scripted.broken == "malformed":
+            self._write(b'data: {"id": "chatcmpl-test", "choices": [{"delta": {"content": "x\n\n')
+        elif scripted.broken == "eof":
+            return  # the handler closes the connection: a clean end of the body, too early
+        elif scripted.broken == "cut":
+            self.wfile.write(b"400\r\ndata: {")  # a chunk announced as 1 KiB, then nothing
+            self.wfile.flush()
+            return
         self._event(_chunk(model, {}, "stop"))
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+        self._write(b"data: [DONE]\n\n")
 
     def _event(self, payload: dict[str, Any]) -> None:
-        self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
-        self.wfile.flush()
+        self._write(f"data: {json.dumps(payload)}\n\n".encode())
         time.sleep(0.002)  # separate TCP writes, so the client really receives a stream
+
+    def _write(self, data: bytes) -> None:
+        if getattr(self, "_chunked", False):
+            data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+        self.wfile.write(data)
+        self.wfile.flush()
 
 
 def split_pieces(text: str, pieces: int) -> list[str]:

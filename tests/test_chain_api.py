@@ -36,7 +36,14 @@ LOOKAHEAD = (
 )
 MARS = "MARS: Paying more attention to visual attributes for text-based person search"
 CROSS_VIDEO = "Cross-video Identity Correlating for Person Re-identification Pre-training"
-STEP_NAMES = ["read_input", "standalone_question", "retrieve", "answer", "check_citations"]
+STEP_NAMES = [
+    "read_input",
+    "standalone_question",
+    "read_question",
+    "retrieve",
+    "answer",
+    "check_citations",
+]
 
 
 class RunRecorder(BaseTracer):
@@ -82,7 +89,7 @@ def test_input_schema_is_typed(settings, recording_search, embedder) -> None:
     chain = build_chain(recording_search([]), settings, embedder)
     assert chain.input_schema is ChainInput
     fields = chain.input_schema.model_json_schema()["properties"]
-    assert set(fields) == {"question", "history", "k", "filters"}
+    assert set(fields) == {"question", "history", "k", "filters", "ignore_question_filters"}
     assert chain.output_schema.model_json_schema()["title"] == "Answer"
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
-from vectorstore.errors import StoreUnavailable
+from vectorstore.errors import CollectionOwnedElsewhere, StoreUnavailable
 from vectorstore.paper_index import PaperIndex
 
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -122,11 +122,14 @@ def test_sync_and_query_through_a_chroma_server(
     assert index.sync(papers()).chunks_embedded == 0
     assert index.verify() == []
 
-    # A second client (another machine, same server) sees the same data.
+    # Another data dir on the same server and collection is refused: its catalog does not
+    # describe the collection (tests/test_chroma_faults.py covers writing from it too).
     other = PaperIndex(
         tmp_path / "other", embedder=embedder, chroma_url=chroma_server, collection="srv"
     )
-    assert other.collection.count() == report.chunks_embedded
+    with pytest.raises(CollectionOwnedElsewhere, match=f"data directory: {tmp_path} on "):
+        other.search("faster LLM inference", k=1)
+    assert index.collection.count() == report.chunks_embedded
 
     # The server goes away mid-session: a clear error, not a traceback from httpx.
     server.terminate()

@@ -98,6 +98,13 @@ def test_ask_prints_cited_answer_sources_and_timings(indexed_home: Path) -> None
     assert as_json["citations"], "an extractive answer cites its sentences"
     numbers = {s["number"] for s in as_json["sources"]}
     assert {c["number"] for c in as_json["citations"]} <= numbers
+    # The terminal lists the cited sources and only counts the papers the answer did not use.
+    cited = {c["number"] for c in as_json["citations"]}
+    uncited = [s for s in as_json["sources"] if s["number"] not in cited]
+    assert uncited, "k=5 retrieves papers the answer does not cite"
+    text = run("ask", question, home=indexed_home).stdout
+    assert all(s["title"] not in text for s in uncited)
+    assert f"(and {len(uncited)} more retrieved, not cited" in text
 
 
 def test_user_errors_are_one_line_not_a_traceback(indexed_home: Path, tmp_path: Path) -> None:

@@ -301,7 +301,7 @@ def test_the_ui_never_shows_the_key(hostile_home, openai_server, embedder, caplo
     openai_server.fail(401)
     assistant = llm_assistant(hostile_home, openai_server.base_url, embedder)
 
-    *_, (chat, _, _, _) = ChatHandler(assistant).respond(QUESTION, [], [])
+    *_, (chat, *_) = ChatHandler(assistant).respond(QUESTION, [], [])
 
     error = chat[-1]["content"]
     assert "pc-error" in error and "401" in error

@@ -211,6 +211,22 @@ def test_a_scaffolded_question_is_not_abstained_on(assistant) -> None:
     }
 
 
+def test_the_issue_example_with_filters_is_answered(assistant) -> None:
+    """'Which papers improve video generation?' with filters declined with EchoVideo at
+    relevance 0.06 (0.996 for 'video generation'): the request's words are not the topic."""
+    from datetime import date
+
+    kwargs = {"since": date(2025, 1, 1), "min_upvotes": 2}
+    bare = assistant.search("video generation", k=3, **kwargs)
+    wrapped = assistant.search("Which papers improve video generation?", k=3, **kwargs)
+    echo = "EchoVideo: Identity-Preserving Human Video Generation by Multimodal Feature Fusion"
+    assert bare[0].title == echo
+    assert echo in [h.title for h in wrapped[:2]]
+    assert min(h.score for h in wrapped[:2]) >= 0.5
+    answer = assistant.ask("Which papers are about video generation?", **kwargs)
+    assert not answer.abstained and answer.sources[0].title == echo
+
+
 def test_best_window_is_the_sentences_sharing_most_words() -> None:
     sentences = [
         "Large language models are slow at inference.",

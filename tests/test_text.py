@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import bm25s
+import pytest
 import Stemmer
 
 from rag.extractive import keywords, weighted_keywords
 from vectorstore.keyword_index import CURRENT, TOKENIZER, KeywordIndex, tokenize
-from vectorstore.text import index_terms, is_filler, stem, words
+from vectorstore.text import index_terms, is_filler, stem, topic_of, words
 
 ROOT = Path(__file__).resolve().parent.parent
 # Names that used to hold a module's own stop words, word regex or stemmer.
@@ -80,3 +81,23 @@ def test_an_index_from_an_older_tokenizer_is_rebuilt_in_memory(tmp_path: Path) -
     rebuilt = KeywordIndex(root, rows=lambda: (ids, docs))
     assert [cid for cid, _ in rebuilt.search("93.3")] == ["a#h#0"]
     assert TOKENIZER and rebuilt.document_frequency(stem("restoration")) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Which papers are about video generation?", "video generation?"),
+        ("Are there any works that do video generation?", "video generation?"),
+        ("I'm looking for research on talking heads", "talking heads"),
+        ("Which papers improve video generation?", "improve video generation?"),
+        ("Any recent papers from ByteDance on face swapping?", "ByteDance on face swapping?"),
+        # no request for papers: unchanged, even when it opens with stop words
+        ("How does Lookahead verify branches?", "How does Lookahead verify branches?"),
+        ("What is LoRA?", "What is LoRA?"),
+        # scaffolding words inside the topic stay
+        ("diffusion methods for video", "diffusion methods for video"),
+        ("Which papers?", "Which papers?"),  # nothing but the request: kept as written
+    ],
+)
+def test_topic_of_takes_off_the_opening_request_only(question: str, topic: str) -> None:
+    assert topic_of(question) == topic

@@ -102,6 +102,21 @@ def test_sources_panel_marks_uncited_sources():
     assert "not cited" not in first and "not cited" in second
 
 
+def test_uncited_papers_stay_collapsed_below_the_cited_ones():
+    """Only the cited sources are shown open; papers the answer did not use are folded away,
+    best first, so a weak one does not read as a source."""
+    answer = Answer(
+        text="See [3].",
+        sources=[source(1, "weak", score=0.1), source(2, "close", score=0.7), source(3, "used")],
+        citations=[Citation(number=3, paper_id="p3", title="used")],
+    )
+    panel = render.sources_panel(answer)
+    shown, folded = panel.split('<details class="pc-more">')
+    assert re.findall(r'class="pc-title">(\w+)<', shown) == ["used"]
+    assert "2 more papers retrieved, not cited" in folded
+    assert re.findall(r'class="pc-title">(\w+)<', folded) == ["close", "weak"]
+
+
 def test_abstention_is_shown_as_an_abstention():
     answer = Answer(text="I cannot answer that from the papers.", abstained=True)
     message = render.answer_message(answer, "t", "extractive — no LLM configured")

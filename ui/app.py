@@ -21,7 +21,7 @@ from rag.errors import InputError, PaperchatError
 from rag.followup import assistant_turn
 from rag.models import Answer, PaperHit
 from rag.settings import Settings
-from ui import render
+from ui import answer_tools, render
 from ui.auth import load_auth
 from ui.index_jobs import IndexJobRunner
 from ui.numbering import renumber
@@ -114,33 +114,37 @@ class ChatHandler:
         org: Any = None,
         min_upvotes: Any = None,
         k: Any = None,
+        ignore: list[str] | None = None,
     ) -> Iterator[tuple]:
-        """Yield (chat, history, sources panel, question box) as the answer streams in."""
+        """Yield (chat, history, sources panel, question box, last answer) as the answer
+        streams in. `ignore`: kinds of filters written in the question not to apply (removed
+        chips, ui.answer_tools); the last answer (a state) feeds those chips and the export."""
         chat = list(chat or [])
         history = list(history or []) if chat else []  # an empty chat is a new conversation
         question = (question or "").strip()
         if not question:
-            yield chat, history, gr.skip(), ""
+            yield chat, history, gr.skip(), "", gr.skip()
             return
         chat += [
             {"role": "user", "content": render.escape_multiline(question)},
             {"role": "assistant", "content": render.streaming_message("")},
         ]
-        yield chat, history, gr.skip(), ""
+        yield chat, history, gr.skip(), "", None
         try:
             options = chat_options(since, until, org, min_upvotes, k)
+            options["ignore_question_filters"] = list(ignore or [])
             answer = yield from self._stream(question, history, options, chat)
         except PaperchatError as exc:
             chat[-1] = {"role": "assistant", "content": render.error_message(str(exc))}
-            yield chat, history, gr.skip(), ""
+            yield chat, history, gr.skip(), "", None
             return
         except Exception as exc:  # a chat must never end in a stack trace
             log.exception("answering failed")
             message = f"answering failed ({type(exc).__name__}: {exc})"
             chat[-1] = {"role": "assistant", "content": render.error_message(message)}
-            yield chat, history, gr.skip(), ""
+            yield chat, history, gr.skip(), "", None
             return
-        yield self._finish(question, answer, chat, history)
+        yield self._finish(question, answer, chat, history, list(ignore or []))
 
     def _stream(
         self, question: str, history: list[dict], options: dict[str, Any], chat: list[dict]
@@ -159,11 +163,19 @@ class ChatHandler:
                 time.sleep(wait)
             chat[-1] = {"role": "assistant", "content": render.streaming_message(partial)}
             last = time.monotonic()
-            yield chat, history, gr.skip(), ""
+            yield chat, history, gr.skip(), "", gr.skip()
         return answer if answer is not None else Answer(text=partial)
 
-    def _finish(self, question: str, answer: Answer, chat: list[dict], history: list[dict]):
-        """The final state: the renumbered answer in the chat, its sources, the new history.
+    def _finish(
+        self,
+        question: str,
+        answer: Answer,
+        chat: list[dict],
+        history: list[dict],
+        ignore: list[str],
+    ):
+        """The final state: the renumbered answer in the chat, its sources, the new history,
+        and the last answer as asked (for the filter chips and the Markdown download).
 
         The history keeps the numbers the reader saw, so "what does [2] say" refers to the
         card labelled [2]."""
@@ -172,12 +184,13 @@ class ChatHandler:
         mode = self.assistant.mode_label
         chat[-1] = {"role": "assistant", "content": render.answer_message(shown, prefix, mode)}
         history += [{"role": "user", "content": question}, assistant_turn(shown)]
-        return chat, history, render.sources_panel(shown), ""
+        last = {"question": question, "answer": shown, "ignore": ignore}
+        return chat, history, render.sources_panel(shown), "", last
 
 
 def new_chat() -> tuple:
-    """Forget the conversation: empty chat, history and sources."""
-    return [], [], render.sources_panel(None), ""
+    """Forget the conversation: empty chat, history, sources and last answer."""
+    return [], [], render.sources_panel(None), "", None
 
 
 # --- index tab ------------------------------------------------------------------------------
@@ -343,6 +356,7 @@ class ChatParts:
     clear: gr.Button
     sources: gr.HTML
     history: gr.State
+    tools: answer_tools.AnswerToolsParts | None = None
 
 
 @dataclass
@@ -450,10 +464,11 @@ def chat_tab(settings: Settings) -> tuple[ChatParts, FilterParts]:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             chatbot, question, send, clear = chat_column()
+            tools = answer_tools.answer_tools()
         with gr.Column(scale=2, min_width=300):
             filters = filters_panel(settings)
             sources = gr.HTML(render.sources_panel(None), elem_id="pc-sources")
-    chat = ChatParts(chatbot, question, send, clear, sources, gr.State([]))
+    chat = ChatParts(chatbot, question, send, clear, sources, gr.State([]), tools)
     return chat, filters
 
 
@@ -542,11 +557,19 @@ PRIVATE = {"api_visibility": "private"}
 
 
 def wire_chat(chat: ChatParts, filters: FilterParts, handler: ChatHandler) -> None:
-    """Ask on Enter or the button (api /ask); New chat forgets the conversation."""
+    """Ask on Enter or the button (api /ask); New chat forgets the conversation. Each answer
+    then refreshes its filter chips and Markdown download (api /answer_tools); unticking a chip
+    asks again without that filter (api /reask)."""
+    assert chat.tools is not None
     inputs = [chat.question, chat.chatbot, chat.history, *filters.inputs()]
-    outputs = [chat.chatbot, chat.history, chat.sources, chat.question]
-    gr.on([chat.question.submit, chat.send.click], handler.respond, inputs, outputs, api_name="ask")
-    chat.clear.click(new_chat, None, outputs, api_name="new_chat", queue=False)
+    outputs = [chat.chatbot, chat.history, chat.sources, chat.question, chat.tools.last]
+    triggers = [chat.question.submit, chat.send.click]
+    asked = gr.on(triggers, handler.respond, inputs, outputs, api_name="ask")
+    again = [chat.chatbot, chat.history, *filters.inputs()]
+    answer_tools.wire(asked, chat.tools, again, outputs, handler)
+    cleared = chat.clear.click(new_chat, None, outputs, api_name="new_chat", queue=False)
+    tools = answer_tools.outputs(chat.tools)
+    cleared.then(answer_tools.refresh, [chat.tools.last], tools, **PRIVATE)
 
 
 def wire_papers(parts: PapersParts, handler: PapersHandler) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
+from rag.citations import split_cited
 from rag.models import Answer, FileIssue, IndexReport, PaperHit, Source
 from ui.numbering import CITATION as _CITATION
 from ui.numbering import renumber
@@ -139,9 +140,10 @@ def _clip(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 
 def source_card(source: Source, prefix: str, cited: bool = True) -> str:
-    """One numbered source: title, date, org, upvotes, relevance, evidence, abstract on expand."""
+    """One numbered source: title, date, org, upvotes, authors, relevance, the dumps it was
+    seen in, evidence, and the abstract on expand."""
     meta = [
-        *paper_meta(source.published, source.org, source.upvotes),
+        *paper_meta(source.published, source.org, source.upvotes, source.authors_count),
         f'<span class="pc-score">relevance {source.score:.2f}</span>',
     ]
     if not cited:
@@ -150,7 +152,7 @@ def source_card(source: Source, prefix: str, cited: bool = True) -> str:
         f'<div class="pc-card" id="{source_anchor(prefix, source.number)}">'
         f'<div class="pc-card-head"><span class="pc-num">[{source.number}]</span> '
         f'<span class="pc-title">{escape_text(source.title)}</span></div>'
-        f'<div class="pc-meta">{" · ".join(meta)}</div>'
+        f'<div class="pc-meta">{" · ".join(meta)}</div>{_dumps_line(source.dumps)}'
         f'<div class="pc-snippet">{escape_text(_clip(source.snippet))}</div>'
         f"{full_abstract(source.abstract, source.snippet)}</div>"
     )
@@ -189,12 +191,13 @@ def sources_panel(answer: Answer | None, prefix: str = "panel") -> str:
     if not answer.sources:
         why = "relevant enough to answer" if answer.abstained else "matched this question"
         return f'<div class="pc-empty">No indexed paper {why} (check the filters).</div>'
-    cited = {c.number for c in answer.citations}
     heading = "Closest papers (none relevant enough)" if answer.abstained else "Sources"
-    cards = "".join(
-        source_card(s, prefix, cited=answer.abstained or s.number in cited or not cited)
-        for s in sorted(answer.sources, key=lambda s: s.number)
-    )
+    shown, others = split_cited(answer)
+    cards = "".join(source_card(s, prefix) for s in shown)
+    if others:
+        more = "".join(source_card(s, prefix, cited=False) for s in others)
+        label = f"{plural(len(others), 'more paper')} retrieved, not cited"
+        cards += f'<details class="pc-more"><summary>{label}</summary>{more}</details>'
     return f'<div class="pc-sources"><div class="pc-sources-head">{heading}</div>{cards}</div>'
 
 
@@ -206,6 +209,8 @@ def format_timings(timings: Mapping[str, float]) -> str:
 def answer_footer(answer: Answer, mode_label: str) -> str:
     """The small line under an answer: mode and timings."""
     mode = answer.model if answer.mode == "llm" and answer.model else mode_label
+    if answer.answered_from == "catalog":
+        mode = "from the papers' metadata in the index"
     parts = [f"mode: {escape_text(mode)}"]
     if answer.timings:
         parts.append(format_timings(answer.timings))
@@ -406,7 +411,7 @@ def paper_detail(hit: PaperHit) -> str:
 
     The similar papers are a separate, clickable list (ui.app), not part of this HTML."""
     meta = " · ".join(paper_meta(hit.published, hit.org, hit.upvotes, hit.authors_count))
-    dumps = list(getattr(hit, "dumps", None) or [])  # shown once rag's PaperHit carries them
+    dumps = list(hit.dumps)
     return (
         f'<div class="pc-paper"><div class="pc-title pc-big">{escape_text(hit.title)}</div>'
         f'<div class="pc-meta">{meta}</div>{_dumps_line(dumps)}'

@@ -24,6 +24,7 @@ CSS = """
 .pc-num { color: var(--color-accent); margin-right: 4px; }
 .pc-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 3px 0; }
 .pc-uncited { font-style: italic; }
+.pc-more > summary { cursor: pointer; color: var(--body-text-color-subdued); }
 .pc-snippet { margin: 6px 0 4px; padding: 4px 8px;
   border-left: 3px solid var(--border-color-accent);
   font-size: 0.85rem; color: var(--body-text-color); }

@@ -8,7 +8,14 @@ the next run finishes the reconcile. WAL mode lets readers (the UI) read while a
 
 Tables: meta(key, value); papers(paper_id, title, abstract, metadata_json, content_hash,
 meta_hash, metadata_hash, published); chunks(chunk_id, paper_id, idx, document, metadata_json,
-meta_hash); dumps(name, sha256, captured, captured_inferred, papers, indexed_at).
+meta_hash); dumps(name, sha256, captured, captured_inferred, papers, indexed_at);
+unwritten(paper_id).
+
+`unwritten` lists the papers whose chunks the last committed plan changed and the stores may
+not hold yet. The indexer strikes a paper off once all its chunks are in Chroma, so a run that
+dies (or loses its Chroma server) half-way never reports a paper as indexed whose chunks were
+not written: `count_papers` and `summary().papers` leave them out, `summary().papers_unwritten`
+counts them, and the next sync writes them.
 
 Schema versions: the file's `PRAGMA user_version` says which of MIGRATIONS it has had. Opening a
 catalog applies the missing ones in order, in one transaction, so a user's existing index is
@@ -23,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +40,7 @@ from typing import Any
 
 from vectorstore.documents import PaperDoc
 from vectorstore.errors import PaperIndexError
+from vectorstore.storage_errors import unwritable
 
 CATALOG_FILE = "catalog.sqlite3"
 MODEL_KEY = "embedding_model"
@@ -70,6 +79,7 @@ CREATE TABLE IF NOT EXISTS dumps (
 );
 """
 RECONCILE_PENDING = "reconcile_pending"
+HOME_ID = "home_id"  # this data dir's identity, recorded as the owner of the collection it writes
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -81,8 +91,14 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """The papers whose chunks may not be in the stores yet (see the module docstring). A
+    catalog migrated with a reconcile pending lists none: its next sync reconciles anyway."""
+    db.execute("CREATE TABLE IF NOT EXISTS unwritten (paper_id TEXT PRIMARY KEY)")
+
+
 # MIGRATIONS[i] takes a catalog from version i to i + 1. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_migrate_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_v1, _migrate_v2)
 
 
 class CatalogError(PaperIndexError):
@@ -109,6 +125,8 @@ def migrate(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> int:
                 db.execute("ROLLBACK")
                 raise
     except sqlite3.DatabaseError as exc:
+        if (unwritable_dir := unwritable(path.parent, exc)) is not None:
+            raise unwritable_dir from exc  # a healthy catalog on a read-only or full disk
         raise CatalogError(
             f"The catalog {path} cannot be read ({exc}). Move it away and re-index, or point "
             f"PAPERCHAT_HOME at another data directory."
@@ -158,7 +176,8 @@ class DumpRecord:
 class CatalogSummary:
     """What is indexed, read from the catalog alone: no Chroma client and no embedding model,
     so `paperchat stats` answers in a fraction of a second. `chunks` is the desired state;
-    `reconcile_pending` says the stores may still lag behind it (an interrupted index run)."""
+    `reconcile_pending` says the stores may still lag behind it (an interrupted index run).
+    `papers` counts the papers whose chunks are all written; `papers_unwritten` the others."""
 
     papers: int
     chunks: int
@@ -168,6 +187,7 @@ class CatalogSummary:
     embedding_model: str | None
     dimension: int | None
     reconcile_pending: bool
+    papers_unwritten: int = 0
 
 
 @dataclass(frozen=True)
@@ -256,7 +276,36 @@ class Catalog:
         return self.get_meta(RECONCILE_PENDING) == "1"
 
     def mark_reconciled(self) -> None:
-        self.set_meta(**{RECONCILE_PENDING: "0"})
+        """The stores hold every chunk of the plan: clear the mark and the unwritten list."""
+        with self._connect() as db:
+            db.execute("DELETE FROM unwritten")
+            _set_meta(db, {RECONCILE_PENDING: "0"})
+
+    def mark_written(self, paper_ids: Iterable[str]) -> None:
+        """These papers' chunks are all in the stores now (struck off during a reconcile)."""
+        ids = list(paper_ids)
+        if not ids:
+            return
+        with self._connect() as db:
+            for batch in _batches(ids, 500):
+                marks = ",".join("?" * len(batch))
+                db.execute(f"DELETE FROM unwritten WHERE paper_id IN ({marks})", batch)
+
+    def unwritten(self) -> set[str]:
+        """Papers of the committed plan whose chunks may not all be in the stores yet."""
+        with self._connect() as db:
+            return {row[0] for row in db.execute("SELECT paper_id FROM unwritten")}
+
+    def home_id(self, create: bool = False) -> str | None:
+        """This data directory's identity (a random id, kept in the catalog so it moves with
+        the directory). None until a first write asks for it with `create=True`."""
+        found = self.get_meta(HOME_ID)
+        if found is None and create:
+            found = uuid.uuid4().hex
+            with self._connect() as db:  # INSERT OR IGNORE: a concurrent creator's id wins
+                db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (HOME_ID, found))
+            found = self.get_meta(HOME_ID)
+        return found
 
     # --- reads -----------------------------------------------------------------------------
     def paper_states(self) -> dict[str, PaperState]:
@@ -323,8 +372,9 @@ class Catalog:
             return [row[0] for row in db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
 
     def count_papers(self) -> int:
+        """Indexed papers: those whose chunks are all written (see `unwritten`)."""
         with self._connect() as db:
-            return db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
+            return db.execute(f"SELECT COUNT(*) FROM papers WHERE {_WRITTEN}").fetchone()[0]
 
     def count_chunks(self) -> int:
         with self._connect() as db:
@@ -343,8 +393,9 @@ class Catalog:
         """Counts, dumps, date range and embedding model in one read transaction."""
         with self._connect() as db:
             papers, low, high = db.execute(
-                "SELECT COUNT(*), MIN(published), MAX(published) FROM papers"
+                f"SELECT COUNT(*), MIN(published), MAX(published) FROM papers WHERE {_WRITTEN}"
             ).fetchone()
+            unwritten = db.execute("SELECT COUNT(*) FROM unwritten").fetchone()[0]
             chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             dumps = _dumps(db)
@@ -358,12 +409,14 @@ class Catalog:
             embedding_model=meta.get(MODEL_KEY),
             dimension=int(dimension) if dimension else None,
             reconcile_pending=meta.get(RECONCILE_PENDING) == "1",
+            papers_unwritten=unwritten,
         )
 
     # --- writes ----------------------------------------------------------------------------
     def apply(self, changes: CatalogChanges) -> None:
         """Commit a sync's desired state atomically and mark the stores as needing reconcile."""
         with self._connect() as db:
+            _mark_unwritten(db, [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]])
             for doc, meta_hash, rows in changes.replace:
                 db.execute("DELETE FROM chunks WHERE paper_id = ?", (doc.paper_id,))
                 _upsert_paper(db, doc, meta_hash)
@@ -383,6 +436,7 @@ class Catalog:
                 marks = ",".join("?" * len(batch))
                 db.execute(f"DELETE FROM chunks WHERE paper_id IN ({marks})", batch)
                 db.execute(f"DELETE FROM papers WHERE paper_id IN ({marks})", batch)
+                db.execute(f"DELETE FROM unwritten WHERE paper_id IN ({marks})", batch)
             db.executemany(
                 "INSERT OR REPLACE INTO dumps VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -397,6 +451,7 @@ class Catalog:
         with self._connect() as db:
             db.execute("DELETE FROM chunks")
             _insert_chunks(db, rows)
+            db.execute("INSERT OR IGNORE INTO unwritten SELECT paper_id FROM papers")
             _set_meta(db, {**meta, RECONCILE_PENDING: "1"})
 
 
@@ -406,6 +461,13 @@ def _dumps(db: sqlite3.Connection) -> list[DumpRecord]:
         "ORDER BY name"
     ).fetchall()
     return [DumpRecord(n, s, c, bool(ci), p, at) for n, s, c, ci, p, at in rows]
+
+
+_WRITTEN = "paper_id NOT IN (SELECT paper_id FROM unwritten)"
+
+
+def _mark_unwritten(db: sqlite3.Connection, paper_ids: list[str]) -> None:
+    db.executemany("INSERT OR IGNORE INTO unwritten VALUES (?)", [(p,) for p in paper_ids])
 
 
 def _set_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:

@@ -6,12 +6,24 @@ cosine space and records the embedding model and dimension in its metadata, beca
 two models must never be mixed in one collection.
 Chroma never embeds anything itself (embedding_function=None): vectors always come from our
 Embedder, so Chroma never tries to download its own default model.
+
+One collection, one writer: the first data directory that writes a collection records itself
+in the collection's metadata as its owner (`claim`), and another data directory is refused,
+for writing and for searching alike (`check_reader`): each data dir keeps its own catalog and
+BM25 index of the collection, so a second writer would make the two drift apart, and a second
+reader would search Chroma's chunks with a catalog that does not describe them (its answers
+would silently miss papers). To share one server, give each data dir its own collection
+(PAPERCHAT_COLLECTION). A copy of the owner's data dir counts as the owner (it carries the same
+id). The claim is not atomic (Chroma has no compare-and-set): two data dirs making their very
+first write to one new collection in the same instant could both pass it once; every later
+sync and search checks again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,10 +36,13 @@ from chromadb.config import Settings as ChromaSettings
 
 from vectorstore.defaults import CHROMA_TIMEOUT
 from vectorstore.embeddings import Embedder
-from vectorstore.errors import EmbeddingModelMismatch, StoreUnavailable
+from vectorstore.errors import CollectionOwnedElsewhere, EmbeddingModelMismatch, StoreUnavailable
+from vectorstore.storage_errors import storage_errors, unwritable
 
 MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
+OWNER_KEY = "paperchat_owner"  # the id of the one data dir that writes this collection
+OWNER_WHERE_KEY = "paperchat_owner_home"  # where that data dir is ("<path> on <host>")
 SCAN_PAGE = 5000
 WRITE_BATCH = 1000
 CONNECT_TIMEOUT = 5.0  # most seconds to open a TCP connection to the server
@@ -83,8 +98,9 @@ def connect(
     `ChromaStore.guard` turns into StoreUnavailable."""
     if not chroma_url:
         path = home / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=_settings()), str(path)
+        with storage_errors(home):  # Chroma writes as it opens: fails on a read-only/full disk
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=_settings()), str(path)
     parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
     ssl = parsed.scheme == "https"
     port = parsed.port or (443 if ssl else 8000)
@@ -100,6 +116,21 @@ def connect(
         raise _server_down(base, exc, timeout) from exc
     _bound_requests(client, timeout)
     return client, base
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A data directory as the owner of a collection: its id, and where it is for messages."""
+
+    id: str
+    where: str
+
+
+def owner_of(collection: Collection) -> Owner | None:
+    """Who owns `collection` (None: nobody yet, e.g. one written by an older release)."""
+    meta = collection.metadata or {}
+    found = meta.get(OWNER_KEY)
+    return Owner(str(found), str(meta.get(OWNER_WHERE_KEY, "?"))) if found else None
 
 
 class ChromaStore:
@@ -123,6 +154,59 @@ class ChromaStore:
             yield
         except httpx.TransportError as exc:  # incl. httpx.TimeoutException
             raise _server_down(self.location, exc, self.timeout) from exc
+        except Exception as exc:  # the embedded store on a read-only or full disk
+            local = self.local_dir
+            error = unwritable(local.parent, exc) if local is not None else None
+            if error is None:
+                raise
+            raise error from exc
+
+    @property
+    def local_dir(self) -> Path | None:
+        """The embedded store's directory; None for a server (its disk is not ours to watch)."""
+        return None if "://" in self.location else Path(self.location)
+
+    def claim(self, collection: Collection, owner: Owner) -> Collection:
+        """Record `owner` as the collection's one writer, or refuse: see the module docstring.
+
+        Returns the collection as re-read after the claim, whose metadata says it is ours."""
+        found = owner_of(collection)
+        if found is not None and found.id != owner.id:
+            raise self._owned_elsewhere(found, owner, "write to")
+        if found is not None:
+            return collection
+        with self.guard():
+            kept = {k: v for k, v in (collection.metadata or {}).items() if ":" not in k}
+            # modify() replaces all metadata; "hnsw:*" keys may not be re-sent (Chroma keeps
+            # the distance in the collection's configuration).
+            collection.modify(metadata={**kept, OWNER_KEY: owner.id, OWNER_WHERE_KEY: owner.where})
+            collection = self.client.get_collection(self.name, embedding_function=None)
+        found = owner_of(collection)
+        if found is None or found.id != owner.id:  # another data dir claimed it meanwhile
+            raise self._owned_elsewhere(found or owner, owner, "write to")
+        return collection
+
+    def check_reader(self, collection: Collection, home_id: str | None, where: str) -> None:
+        """Refuse to search a collection another data directory owns (module docstring)."""
+        found = owner_of(collection)
+        if found is not None and found.id != home_id:
+            raise self._owned_elsewhere(found, Owner(home_id or "-", where), "search")
+
+    def _owned_elsewhere(self, owner: Owner, me: Owner, doing: str) -> CollectionOwnedElsewhere:
+        why = (
+            "its catalog does not describe that collection, so answers would miss papers"
+            if doing == "search"
+            else "each data directory keeps its own catalog of the collection it writes, and "
+            "two catalogs of one collection would drift apart"
+        )
+        return CollectionOwnedElsewhere(
+            f"The Chroma collection {self.name!r} at {self.location} belongs to another "
+            f"paperchat data directory: {owner.where} (id {owner.id[:8]}). The data directory "
+            f"{me.where} may not {doing} it: {why}. Index and ask from the owner's data "
+            f"directory (PAPERCHAT_HOME), or give this one a collection of its own by setting "
+            f"PAPERCHAT_COLLECTION to another name, then run `paperchat index`.",
+            owner.where,
+        )
 
     def existing(self) -> Collection | None:
         """The collection if it exists, without any model check (for stats and rebuild)."""
@@ -134,8 +218,9 @@ class ChromaStore:
                 return None
             return self.client.get_collection(self.name, embedding_function=None)
 
-    def open(self, embedder: Embedder) -> Collection:
-        """Get or create the collection, refusing one built with another model."""
+    def open(self, embedder: Embedder, owner: Owner | None = None) -> Collection:
+        """Get or create the collection, refusing one built with another model. A collection
+        created here for a writer records `owner` from the start (see `claim`)."""
         with self.guard():
             collection = self.existing()
             if collection is not None:
@@ -156,6 +241,7 @@ class ChromaStore:
                         "hnsw:space": "cosine",
                         MODEL_KEY: embedder.model_name,
                         DIMENSION_KEY: embedder.dimension,
+                        **({OWNER_KEY: owner.id, OWNER_WHERE_KEY: owner.where} if owner else {}),
                     },
                     embedding_function=None,
                 )

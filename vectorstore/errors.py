@@ -61,3 +61,26 @@ class ReaderUnavailable(PaperIndexError):
 
     Search catches it, warns, and falls back to the fusion order: a missing reranker must not
     stop a user from getting an answer."""
+
+
+class DataDirUnwritable(PaperIndexError):
+    """The data directory cannot be written: its file system is read-only, full, or denies us.
+
+    Raised instead of the storage layers' own errors (sqlite3, chromadb, OSError), which say
+    neither which directory is meant nor that the index in it is still intact. `reason` is
+    "read-only", "full" or "not writable". See vectorstore.storage_errors."""
+
+    def __init__(self, message: str, home: str, reason: str):
+        self.home, self.reason = home, reason
+        super().__init__(message)
+
+
+class CollectionOwnedElsewhere(PaperIndexError):
+    """The Chroma collection belongs to another data directory (see ChromaStore.claim).
+
+    Each data directory keeps its own catalog and BM25 index of the collection it writes; two
+    of them writing one collection would drift apart, so only the owner may write or search it."""
+
+    def __init__(self, message: str, owner: str):
+        self.owner = owner
+        super().__init__(message)

@@ -13,12 +13,21 @@ How a sync works, and why a crash at any point is harmless:
    idempotent, so re-running after a kill simply finishes the job. Then clear the mark.
 4. Rebuild BM25 from the catalog whenever its recorded signature differs from the catalog's; the
    new index is swapped in atomically (see keyword_index).
+
+What a user is told: a paper counts as indexed only once all its chunks are in Chroma (the
+catalog's `unwritten` list, struck off batch by batch in step 3), so a run that dies or loses
+its Chroma server half-way never reports unwritten papers as done. Before its first write a
+sync claims the collection for this data directory (ChromaStore.claim: a collection has one
+writing data dir) and checks that the disk has room for the chunks it will write
+(storage_errors.require_space); a read-only or full data directory met later becomes
+DataDirUnwritable, whose message says the index is intact and the next run finishes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,12 +37,18 @@ from typing import Any
 from chromadb.api.models.Collection import Collection
 
 from vectorstore.catalog import Catalog, CatalogChanges, ChunkRow, DumpRecord
-from vectorstore.chroma_store import ChromaStore
+from vectorstore.chroma_store import ChromaStore, Owner
 from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import ChunkingMismatch
 from vectorstore.keyword_index import TOKENIZER, KeywordIndex
+from vectorstore.storage_errors import (
+    BYTES_PER_CHUNK,
+    BYTES_PER_CHUNK_SERVER,
+    require_space,
+    storage_errors,
+)
 
 Progress = Callable[[str, int, int], None]
 CHUNKING_KEY = "chunking"
@@ -125,6 +140,22 @@ class Indexer:
         self.chunker = chunker
         self.embedder = embedder
         self.add_batch_size = add_batch_size
+        self.home = catalog.path.parent
+
+    def owner(self) -> Owner:
+        """This data directory as the owner of the collection it writes (ChromaStore.claim)."""
+        home_id = self.catalog.home_id(create=True)
+        assert home_id is not None
+        return Owner(home_id, f"{self.home} on {socket.gethostname()}")
+
+    def _require_space(self, rows: Sequence[ChunkRow]) -> None:
+        """Refuse early when the data dir's disk lacks room for `rows` (with a Chroma server,
+        only the catalog's and BM25's share is on this disk)."""
+        text = sum(len(r.document.encode("utf-8")) for r in rows)
+        local = self.store.local_dir is not None
+        require_space(
+            self.home, len(rows), text, BYTES_PER_CHUNK if local else BYTES_PER_CHUNK_SERVER
+        )
 
     # --- configuration ---------------------------------------------------------------------
     def check_config(self) -> None:
@@ -207,13 +238,17 @@ class Indexer:
     ) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
-        self.check_config()
-        collection = self.store.open(self.embedder)  # raises EmbeddingModelMismatch
-        self.record_model()
-        changes = self.plan(docs, remove_ids, dumps, report, progress)
-        if changes:
-            self.catalog.apply(changes)
-        self.settle(collection, report, progress)
+        with storage_errors(self.home):
+            self.check_config()
+            owner = self.owner()
+            collection = self.store.open(self.embedder, owner)  # EmbeddingModelMismatch
+            collection = self.store.claim(collection, owner)  # CollectionOwnedElsewhere
+            self.record_model()
+            changes = self.plan(docs, remove_ids, dumps, report, progress)
+            self._require_space([row for _, _, rows in changes.replace for row in rows])
+            if changes:
+                self.catalog.apply(changes)
+            self.settle(collection, report, progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -250,6 +285,9 @@ class Indexer:
             report.chunks_retagged += len(rows)
         missing = sorted(want.keys() - have.keys())
         rows = self.catalog.chunks_by_id(missing) if missing else []
+        self._require_space(rows)
+        waiting = _missing_by_paper(rows)
+        self.catalog.mark_written(self.catalog.unwritten() - waiting.keys())  # nothing left
         if rows:  # show the bar (and its total) before the first, slowest batch
             _tick(progress, "embedding", 0, len(rows))
         for start in range(0, len(rows), self.add_batch_size):
@@ -264,6 +302,7 @@ class Indexer:
                 vectors,
             )
             report.chunks_embedded += len(batch)
+            self.catalog.mark_written(_complete(waiting, batch))
             _tick(progress, "embedding", start + len(batch), len(rows))
         self.catalog.mark_reconciled()
 
@@ -275,6 +314,16 @@ class Indexer:
         reports the model mismatch again until `rebuild` is re-run."""
         started = time.perf_counter()
         report = SyncReport()
+        with storage_errors(self.home):
+            self._rebuild(report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _rebuild(self, report: SyncReport, progress: Progress | None) -> None:
+        owner = self.owner()
+        existing = self.store.existing()
+        if existing is not None:  # never drop another data directory's collection
+            self.store.claim(existing, owner)
         papers = list(self.catalog.papers().values())
         rows: list[ChunkRow] = []
         for done, doc in enumerate(papers, 1):
@@ -285,14 +334,13 @@ class Indexer:
             MODEL_KEY: self.embedder.model_name,
             DIMENSION_KEY: str(self.embedder.dimension),
         }
+        self._require_space(rows)
         self.catalog.replace_all_chunks(rows, meta)
         self.store.drop()
         self.keywords.clear()
-        collection = self.store.open(self.embedder)
+        collection = self.store.claim(self.store.open(self.embedder, owner), owner)
         self.settle(collection, report, progress)
         report.updated = len(papers)
-        report.seconds = time.perf_counter() - started
-        return report
 
     def verify(self, collection: Collection) -> list[str]:
         """Differences between catalog, Chroma and BM25 (empty when consistent)."""
@@ -309,12 +357,35 @@ class Indexer:
             problems.append("BM25 index does not hold the catalog's chunks")
         if self.catalog.reconcile_pending:
             problems.append("an interrupted sync has not been finished yet")
+        if unwritten := self.catalog.unwritten():
+            problems.append(f"{len(unwritten)} papers not yet written to the stores")
         return problems
 
 
 def _replacing(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Metadata update that also removes keys the paper no longer has (None deletes in Chroma)."""
     return {**{key: None for key in old if key not in new}, **new}
+
+
+def _missing_by_paper(rows: Iterable[ChunkRow]) -> dict[str, set[str]]:
+    """paper id -> ids of its chunks that Chroma still lacks."""
+    missing: dict[str, set[str]] = {}
+    for row in rows:
+        missing.setdefault(row.paper_id, set()).add(row.chunk_id)
+    return missing
+
+
+def _complete(waiting: dict[str, set[str]], written: Iterable[ChunkRow]) -> list[str]:
+    """Strike `written` off `waiting`; return the papers that now have every chunk written."""
+    done = []
+    for row in written:
+        left = waiting.get(row.paper_id)
+        if left is not None:
+            left.discard(row.chunk_id)
+            if not left:
+                done.append(row.paper_id)
+                del waiting[row.paper_id]
+    return done
 
 
 def _group(rows: Iterable[ChunkRow]) -> dict[str, list[ChunkRow]]:

@@ -15,6 +15,7 @@ includes TOKENIZER, so the next sync writes the rebuilt index to disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -128,18 +129,26 @@ class KeywordIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         generation = f"gen-{time.time_ns()}-{os.getpid()}"
         gen_dir = self.root / generation
-        gen_dir.mkdir()
-        if ids:
-            _bm25(documents).save(str(gen_dir), show_progress=False)
-        _write_durable(gen_dir / "ids.json", json.dumps(list(ids)))
-        pointer = {
-            "generation": generation,
-            "signature": signature,
-            "chunks": len(ids),
-            "tokenizer": TOKENIZER,
-        }
         tmp = self.root / f"{CURRENT}.{os.getpid()}.tmp"
-        _write_durable(tmp, json.dumps(pointer))
+        try:
+            gen_dir.mkdir()
+            if ids:
+                _bm25(documents).save(str(gen_dir), show_progress=False)
+            _write_durable(gen_dir / "ids.json", json.dumps(list(ids)))
+            pointer = {
+                "generation": generation,
+                "signature": signature,
+                "chunks": len(ids),
+                "tokenizer": TOKENIZER,
+            }
+            _write_durable(tmp, json.dumps(pointer))
+        except BaseException:
+            # A full disk (or any failure) before the swap: give its space back at once; the
+            # live generation is untouched and the next sync builds again.
+            shutil.rmtree(gen_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, self.root / CURRENT)
         self._remove_stale(keep=generation)
 

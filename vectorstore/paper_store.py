@@ -8,6 +8,7 @@ call that reaches Chroma runs under the store's guard here, so a lost or timed-o
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,9 +38,15 @@ class PaperStore:
 
     @property
     def collection(self) -> Collection:
-        """The Chroma collection, checked against the embedder (EmbeddingModelMismatch)."""
+        """The Chroma collection, checked against the embedder (EmbeddingModelMismatch) and
+        against its owner: a collection another data directory writes is not searched from
+        this one, whose catalog does not describe it (CollectionOwnedElsewhere; see
+        vectorstore.chroma_store)."""
         if self._collection is None:
-            self._collection = self.chroma.open(self.embedder)
+            collection = self.chroma.open(self.embedder)
+            where = f"{self.catalog.path.parent} on {socket.gethostname()}"
+            self.chroma.check_reader(collection, self.catalog.home_id(), where)
+            self._collection = collection
         return self._collection
 
     def forget_collection(self) -> None:

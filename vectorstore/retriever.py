@@ -45,7 +45,7 @@ from vectorstore.keyword_index import KeywordIndex
 from vectorstore.reader import Reader
 from vectorstore.rerank import rerank as reranked
 from vectorstore.rerank import weight_for
-from vectorstore.text import STOPWORDS, index_terms, stem
+from vectorstore.text import STOPWORDS, index_terms, stem, topic_of
 
 Mode = Literal["hybrid", "dense", "bm25"]
 FilterStrategy = Literal["auto", "post", "where"]
@@ -135,6 +135,7 @@ class PaperSearch:
         if not query or not query.strip() or k <= 0:
             return []
         filters = filters if filters is not None and filters.active else None
+        question, query = query, topic_of(query)  # search reads the topic; the reader, all
         qvec = self.store.embed_query(query)
         pool: dict[str, Candidate] = {}
         if mode in ("hybrid", "dense"):
@@ -152,7 +153,7 @@ class PaperSearch:
         depth_read = max(k, self.rerank_top_n) if weight > 0 else k
         docs = self._documents(self._rank(pool, mode)[:depth_read], lexical)
         if reader is not None and weight > 0:
-            docs = reranked(query, docs, reader, self.rerank_top_n, weight)
+            docs = reranked(question, docs, reader, self.rerank_top_n, weight)
         return docs[:k]
 
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
@@ -317,6 +318,9 @@ def _paper_document(
             "org": meta.get("org"),
             "upvotes": meta.get("upvotes"),
             "authors_count": meta.get("authors_count"),
+            "dumps": list(meta.get("dumps") or []),
+            "captured": meta.get("captured"),
+            "published_inferred": bool(meta.get("published_inferred", False)),
             "abstract": paper.abstract,
             "evidence": evidence,
             "fused_score": round(cand.fused, 6),

@@ -25,6 +25,17 @@ RESEARCH_FILLER = frozenset({
     "propose", "proposed", "show", "shows", "study", "tell", "use", "used", "uses", "using",
     "work", "works", "would",
 })  # fmt: skip
+# Words that open a request for papers ("Which papers ...", "Are there any works that ...",
+# "I'm looking for research on ...") without saying what it is about. Only a leading run of them
+# (with stop words) is scaffolding: "diffusion methods" keeps its "methods".
+SCAFFOLDING = frozenset({
+    "papers", "paper", "works", "work", "research", "studies", "study", "articles", "article",
+    "publications", "publication", "literature", "approaches", "methods", "techniques",
+    "looking", "searching", "find", "show", "tell", "give", "list", "know", "want", "need",
+    "interested", "please", "recent", "new", "latest", "existing", "exist", "published",
+    "anything", "something", "ones", "hi", "hey", "im", "i'm", "i'd", "id", "there's",
+})  # fmt: skip
+_TOKEN_RE = re.compile(r"[\w'’]+")
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = {
     "e.g", "i.e", "al", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "ref", "refs", "approx",
@@ -57,6 +68,25 @@ def is_filler(word: str) -> bool:
     """A stop word or research filler: carries no content of a question or a sentence."""
     low = word.lower()
     return low in STOPWORDS or low in RESEARCH_FILLER
+
+
+def topic_of(question: str) -> str:
+    """The question without its opening request for papers: "Which papers are about video
+    generation?" -> "video generation?".
+
+    Search reads the topic: the request's words are in no abstract, so left in they lowered
+    the paper's coverage and cosine until a paper that answers was declined (EchoVideo at
+    relevance 0.06 for "Which papers improve video generation?", 0.996 for "video
+    generation"). Only a leading run of stop words and SCAFFOLDING words that holds at least
+    one SCAFFOLDING word is taken off, so "How does Lookahead verify branches?" is unchanged."""
+    scaffolded = False
+    for match in _TOKEN_RE.finditer(question):
+        token = match.group().lower().replace("’", "'")
+        if token in SCAFFOLDING:
+            scaffolded = True
+        elif token not in STOPWORDS:
+            return question[match.start() :] if scaffolded else question
+    return question  # nothing but scaffolding: keep what the user wrote
 
 
 def index_terms(text: str) -> list[str]:
