@@ -67,9 +67,14 @@ def test_ask_shows_a_cited_answer_with_its_sources(page, tmp_path):
     answer = page.locator("#pc-chat .pc-answer").last
     assert answer.locator("a.pc-cite-link").count() >= 1
     assert "extractive — no LLM configured" in answer.inner_text()
-    cards = page.locator("#pc-sources .pc-card")
+    cards = page.locator("#pc-sources .pc-sources > .pc-card")  # the cited ones, shown open
     assert cards.count() >= 1
     assert XSS_TITLE in page.locator("#pc-sources").inner_text()
+    folded = page.locator("#pc-sources .pc-more")
+    if folded.count():  # papers retrieved and not cited: hidden until asked for
+        assert not folded.locator(".pc-card").first.is_visible()
+        folded.locator("> summary").click()
+        assert folded.locator(".pc-card").first.is_visible()  # left open for the checks below
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     # a citation jumps to the card with its number, opening that answer's source list
     link = answer.locator("a.pc-cite-link").first
@@ -81,7 +86,7 @@ def test_ask_shows_a_cited_answer_with_its_sources(page, tmp_path):
     assert card.locator(".pc-num").inner_text() == f"[{number}]"
     # the abstract opens on demand, in place of the snippet rather than below a copy of it
     # (a card whose snippet is the whole abstract has nothing to open)
-    first = cards.filter(has=page.locator(".pc-abstract")).first
+    first = page.locator("#pc-sources .pc-card").filter(has=page.locator(".pc-abstract")).first
     assert not first.locator(".pc-abstract p").is_visible()
     assert first.locator(".pc-snippet").is_visible()
     first.locator(".pc-abstract summary").click()

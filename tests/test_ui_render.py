@@ -99,7 +99,7 @@ def test_sources_panel_marks_uncited_sources():
     )
     panel = render.sources_panel(answer)
     first, second = panel.split('id="pc-panel-src-2"')  # renumbered: the cited one is [1]
-    assert "not cited" not in first and "not cited" in second
+    assert "pc-uncited" not in first and "pc-uncited" in second
 
 
 def test_uncited_papers_stay_collapsed_below_the_cited_ones():
