@@ -4,14 +4,19 @@ Times, as a user runs them (a fresh `paperchat` process each time), the commands
 nothing: `--help`, `stats`, `index --if-changed` of the sample dumps and `index` of a missing
 path; the goal is <= 2 s for `--help` and `stats`. The baseline is what every command paid
 before the CLI imported lazily: loading the embedding model in a fresh process (`stats` took
-24 s on the busy 2-core machine this was built on). Prints the median and the range of N runs.
+24 s on the busy 2-core machine this was built on). Prints the median and the range of N runs,
+then one JSON line of the medians in seconds.
 
-With no --home, the sample dumps are indexed into a temporary data dir first (about 30 s).
+With no --home, the sample dumps are indexed into a temporary data dir first (about 30 s);
+`--home DIR` reuses DIR, indexing it only if it has no catalog yet.
+
+    python benchmarks/bench_cli.py --home ~/.paperchat --runs 1      # CI smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -36,13 +41,16 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def report(name: str, command: list[str], env: dict[str, str], runs: int) -> None:
+def report(name: str, command: list[str], env: dict[str, str], runs: int) -> float:
+    """Prints one row and returns the median in seconds."""
     times = [timed(command, env) for _ in range(runs)]
+    median = statistics.median(times)
     print(
-        f"{name:<28} median {statistics.median(times):6.2f} s"
+        f"{name:<28} median {median:6.2f} s"
         f"  (min {min(times):.2f}, max {max(times):.2f}, {runs} runs)",
         flush=True,
     )
+    return round(median, 3)
 
 
 def ensure_index(home: Path, env: dict[str, str]) -> None:
@@ -64,14 +72,21 @@ def main() -> None:
         ensure_index(home, env)
         load = os.getloadavg()[0]
         print(f"paperchat CLI start-up, {os.cpu_count()} cores, load average {load:.1f}")
-        report("paperchat --help", [str(BIN), "--help"], env, args.runs)
-        report("paperchat stats", [str(BIN), "stats"], env, args.runs)
+        figures: dict[str, object] = {"runs": args.runs, "cores": os.cpu_count()}
+        figures["load_average"] = round(load, 2)
+        figures["help_s"] = report("paperchat --help", [str(BIN), "--help"], env, args.runs)
+        figures["stats_s"] = report("paperchat stats", [str(BIN), "stats"], env, args.runs)
         if_changed = [str(BIN), "index", str(SAMPLE), "--if-changed"]
-        report("index --if-changed (sample)", if_changed, env, args.runs)
+        figures["index_if_changed_s"] = report(
+            "index --if-changed (sample)", if_changed, env, args.runs
+        )
         missing = [str(BIN), "index", str(Path(scratch) / "missing.txt")]
-        report("index MISSING.txt", missing, env, args.runs)
+        figures["index_missing_s"] = report("index MISSING.txt", missing, env, args.runs)
         model = [sys.executable, "-c", LOAD_MODEL]
-        report("baseline: load the model", model, env, max(1, args.runs // 2))
+        figures["baseline_load_model_s"] = report(
+            "baseline: load the model", model, env, max(1, args.runs // 2)
+        )
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,18 @@
 Indexes the first N abstracts of ../shared/corpus into a fresh temporary home and prints
 papers/s, chunks/s, the time of an unchanged re-index (should be ~0 embedding work), and the
 store size on disk. The same is measured with a small Chroma add batch as the baseline, in the
-same process with the same loaded model, so the comparison is fair.
+same process with the same loaded model, so the comparison is fair. Ends with one JSON line of
+the figures. It always builds fresh homes: building is what it measures.
+
+    python benchmarks/bench_index.py 500 8
+    python benchmarks/bench_index.py 5        # CI smoke
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import sys
 import tempfile
@@ -47,7 +52,8 @@ def size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def measure(label: str, docs: list[PaperDoc], embedder: Embedder, add_batch: int) -> None:
+def measure(label: str, docs: list[PaperDoc], embedder: Embedder, add_batch: int) -> dict:
+    """Prints one row and returns its figures."""
     with tempfile.TemporaryDirectory(prefix="bench_index_") as tmp:
         home = Path(tmp)
         index = PaperIndex(home, embedder=embedder, add_batch_size=add_batch)
@@ -63,6 +69,15 @@ def measure(label: str, docs: list[PaperDoc], embedder: Embedder, add_batch: int
             f"{len(docs) / build:>9.1f} {report.chunks_embedded / build:>9.1f} "
             f"{noop:>9.2f} {size_mb(home):>9.1f}"
         )
+        return {
+            "papers": len(docs),
+            "chunks": report.chunks_embedded,
+            "build_s": round(build, 2),
+            "papers_per_s": round(len(docs) / build, 2),
+            "chunks_per_s": round(report.chunks_embedded / build, 2),
+            "noop_s": round(noop, 3),
+            "store_mb": round(size_mb(home), 2),
+        }
 
 
 def main() -> None:
@@ -71,14 +86,19 @@ def main() -> None:
     docs = corpus_docs(n)
     started = time.perf_counter()
     embedder = load_embedder()
-    print(f"model load: {time.perf_counter() - started:.1f}s; cpu cores: {os.cpu_count()}")
+    model_load = time.perf_counter() - started
+    print(f"model load: {model_load:.1f}s; cpu cores: {os.cpu_count()}")
     embedder.embed_documents([d.title for d in docs[:8]])  # warm-up
     print(
         f"{'run':<22} {'papers':>6} {'chunks':>7} {'build s':>8} {'papers/s':>9} "
         f"{'chunks/s':>9} {'noop s':>9} {'store MB':>9}"
     )
-    measure("add batch 64", docs, embedder, 64)
-    measure(f"baseline add batch {baseline_batch}", docs, embedder, baseline_batch)
+    figures = {"cores": os.cpu_count(), "model_load_s": round(model_load, 2)}
+    figures["add_batch_64"] = measure("add batch 64", docs, embedder, 64)
+    figures[f"baseline_add_batch_{baseline_batch}"] = measure(
+        f"baseline add batch {baseline_batch}", docs, embedder, baseline_batch
+    )
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ a data directory that is kept between runs (re-runs only embed what is new), the
   (the usual treatment of unjudged documents in IR evaluation) shows whether the distractors
   disturbed the order of the judged papers; the plain hybrid rows show the raw effect;
 - latency p50/p95 (ms) of hybrid search: unfiltered, and filtered (date range, org, min upvotes)
-  with the over-fetch + post-filter strategy ("auto") and with Chroma's `where` pre-filter.
+  with the over-fetch + post-filter strategy ("auto") and with Chroma's `where` pre-filter;
+- last, one JSON line of those figures.
 
     python benchmarks/bench_retrieval.py --distractors 3000
     python benchmarks/bench_retrieval.py --distractors 0 --questions my_questions.jsonl
+    python benchmarks/bench_retrieval.py --distractors 0 --home DIR --limit 3 --repeats 1  # CI
 
 This is a script, not a test: it takes minutes (embedding runs at ~15-30 chunks/s on 2 cores).
 """
@@ -22,6 +24,7 @@ This is a script, not a test: it takes minutes (embedding runs at ~15-30 chunks/
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -60,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--questions", type=Path, action="append", default=[])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="latency rounds over the queries")
+    parser.add_argument("--limit", type=int, default=0, help="questions per file (0: all)")
     return parser.parse_args()
 
 
@@ -98,7 +102,8 @@ def sample_paper_ids() -> set[str]:
     }
 
 
-def quality(assistant, files: list[Path], distractors: int) -> None:
+def quality(assistant, files: list[Path], distractors: int, limit: int = 0) -> dict:
+    """Prints a report per question file; returns {file stem: {system: figures}}."""
     from rag.evaluation import (
         EvalReport,
         default_abstain,
@@ -114,8 +119,10 @@ def quality(assistant, files: list[Path], distractors: int) -> None:
         hits = search.search(question, 200)
         return [h for h in hits if h.metadata["paper_id"] in judged][:k]
 
+    figures: dict[str, dict] = {}
     for path in files:
         questions = load_questions(path)
+        questions = questions[:limit] if limit else questions
         systems = {
             mode: evaluate_system(
                 mode,
@@ -134,15 +141,30 @@ def quality(assistant, files: list[Path], distractors: int) -> None:
             questions_file=str(path), questions=len(questions), k_max=10, systems=systems
         )
         print(format_report(report), end="\n\n")
+        figures[path.stem] = {
+            name: {
+                **system.overall.model_dump(),
+                "abstention_accuracy": round(system.abstention_accuracy, 3),
+                "false_abstention_rate": round(system.false_abstention_rate, 3),
+            }
+            for name, system in systems.items()
+        }
+    return figures
+
+
+def p50_p95(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1)}
 
 
 def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
+    p = p50_p95(samples)
+    return f"p50 {p['p50_ms']:7.1f} ms  p95 {p['p95_ms']:7.1f} ms"
 
 
-def latency(assistant, repeats: int) -> None:
+def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
+    """Prints a row per case; returns {case: {p50_ms, p95_ms}}."""
     from vectorstore.filters import SearchFilters
 
     index = assistant.paper_index
@@ -155,6 +177,7 @@ def latency(assistant, repeats: int) -> None:
             index.embedder.embed_query(q)
             embed.append((time.perf_counter() - t) * 1000)
     print(f"{'query embedding only':34} {percentiles(embed)}")
+    figures = {"query embedding only": p50_p95(embed)}
     cases = [("unfiltered", None, "auto")]
     for name, values in FILTERS.items():
         for strategy in ("auto", "where"):
@@ -168,6 +191,7 @@ def latency(assistant, repeats: int) -> None:
                 samples.append((time.perf_counter() - t) * 1000)
                 hits += len(docs)
         print(f"{label:34} {percentiles(samples)}  (avg hits {hits / len(samples):.1f})")
+        figures[label] = p50_p95(samples)
     collection = index.collection
     vector = index.embedder.embed_query(LATENCY_QUERIES[0])
     for label, where in (
@@ -180,6 +204,8 @@ def latency(assistant, repeats: int) -> None:
             collection.query(query_embeddings=[vector], n_results=100, where=where)
             samples.append((time.perf_counter() - t) * 1000)
         print(f"{label:34} {percentiles(samples)}")
+        figures[label] = p50_p95(samples)
+    return figures
 
 
 def main() -> None:
@@ -189,8 +215,15 @@ def main() -> None:
     assistant = build(home, args.distractors, args.seed)
     stats = assistant.paper_index.stats()
     print(f"indexed: {stats.papers} papers, {stats.chunks} chunks\n")
-    quality(assistant, [SHARED / "eval" / "dev_questions.jsonl", *args.questions], args.distractors)
-    latency(assistant, args.repeats)
+    files = [SHARED / "eval" / "dev_questions.jsonl", *args.questions]
+    figures = {
+        "distractors": args.distractors,
+        "papers": stats.papers,
+        "chunks": stats.chunks,
+        "quality": quality(assistant, files, args.distractors, args.limit),
+        "latency": latency(assistant, args.repeats),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ prints its coefficients as the `evidence` weights and midpoint of fusion.py, the
 
     python benchmarks/fit_abstention.py --home ~/.paperchat            # sample dumps indexed
     python benchmarks/fit_abstention.py --home DIR --questions more.jsonl
+    python benchmarks/fit_abstention.py --home DIR --limit 3     # CI smoke
+
+It ends with one JSON line of the fit and the abstention counts.
 
 The default question sets are the dev questions and benchmarks/questions/probes_*.jsonl. Use
 an index of the sample dumps only: with distractors indexed, "out-of-scope" questions may be
@@ -28,6 +31,7 @@ Coverage joined the ranking after measuring with 3,000 distractors: single-paper
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -44,8 +48,9 @@ DEFAULT_SETS = [
 FOLDS = 10
 
 
-def features(home: Path, files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """One row per question: best hit's cosine, coverage, unseen-name flag; label answerable."""
+def features(home: Path, files: list[Path], limit: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One row per question: best hit's cosine, coverage, unseen-name flag; label answerable.
+    With `limit`, only the first `limit` answerable and `limit` out-of-scope of each file."""
     from rag.assistant import ResearchAssistant
     from rag.evaluation import OUT_OF_SCOPE, load_questions
     from rag.settings import Settings
@@ -53,7 +58,11 @@ def features(home: Path, files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     search = ResearchAssistant(Settings(home=home)).paper_index.searcher
     rows, labels = [], []
     for path in files:
-        for q in load_questions(path):
+        questions = load_questions(path)
+        if limit:
+            answerable = [q for q in questions if q.kind != OUT_OF_SCOPE][:limit]
+            questions = answerable + [q for q in questions if q.kind == OUT_OF_SCOPE][:limit]
+        for q in questions:
             hits = search.search(q.question, 10)
             best = max((h.metadata for h in hits), key=lambda m: m["relevance"])
             rows.append([best["dense_score"], best["coverage"], float(best["unseen_name"])])
@@ -79,42 +88,63 @@ def abstains(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x @ coef[:-1] + coef[-1] < 0
 
 
-def summary(abstain: np.ndarray, y: np.ndarray) -> str:
+def counts(abstain: np.ndarray, y: np.ndarray) -> dict[str, str]:
     oos, ans = y == 0, y == 1
-    return (
-        f"out-of-scope abstention {(abstain & oos).sum()}/{oos.sum()}, "
-        f"false abstention {(abstain & ans).sum()}/{ans.sum()}"
-    )
+    return {
+        "oos_abstained": f"{(abstain & oos).sum()}/{oos.sum()}",
+        "false_abstention": f"{(abstain & ans).sum()}/{ans.sum()}",
+    }
 
 
-def cross_validated(x: np.ndarray, y: np.ndarray, seed: int) -> str:
+def summary(abstain: np.ndarray, y: np.ndarray) -> str:
+    c = counts(abstain, y)
+    return f"out-of-scope abstention {c['oos_abstained']}, false abstention {c['false_abstention']}"
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Held-out abstention decisions, one per question."""
     order = np.random.default_rng(seed).permutation(len(y))
     abstain = np.zeros(len(y), dtype=bool)
     for fold in range(FOLDS):
         test = order[fold::FOLDS]
         train = np.setdiff1d(order, test)
         abstain[test] = abstains(fit(x[train], y[train]), x[test])
-    return summary(abstain, y)
+    return abstain
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="index of the sample dumps")
     parser.add_argument("--questions", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--limit", type=int, default=0, help="answerable and out-of-scope per set (0: all)"
+    )
     args = parser.parse_args()
     from vectorstore import fusion
 
-    x, y = features(args.home, [*DEFAULT_SETS, *args.questions])
+    x, y = features(args.home, [*DEFAULT_SETS, *args.questions], args.limit)
     coef = fit(x, y)
     cos = coef[0]
+    fitted = {
+        "coverage": round(float(coef[1] / cos), 3),
+        "unseen": round(float(-coef[2] / cos), 3),
+        "midpoint": round(float(-coef[3] / cos), 3),
+        "scale": round(float(1 / cos), 3),
+    }
+    figures: dict[str, object] = {"questions": len(y), "out_of_scope": int((y == 0).sum())}
     print(f"{len(y)} questions ({int((y == 0).sum())} out-of-scope)")
     print(
-        f"fit: evidence = cosine + {coef[1] / cos:.3f} * coverage - {-coef[2] / cos:.3f} * unseen;"
-        f" midpoint {-coef[3] / cos:.3f}, scale {1 / cos:.3f}"
+        f"fit: evidence = cosine + {fitted['coverage']:.3f} * coverage"
+        f" - {fitted['unseen']:.3f} * unseen;"
+        f" midpoint {fitted['midpoint']:.3f}, scale {fitted['scale']:.3f}"
     )
+    figures["fit"] = fitted
     print(f"  in-sample: {summary(abstains(coef, x), y)}")
+    figures["fit_in_sample"] = counts(abstains(coef, x), y)
     for seed in range(3):
-        print(f"  {FOLDS}-fold cross-validated (seed {seed}): {cross_validated(x, y, seed)}")
+        held_out = cross_validated(x, y, seed)
+        print(f"  {FOLDS}-fold cross-validated (seed {seed}): {summary(held_out, y)}")
+        figures[f"fit_cross_validated_seed_{seed}"] = counts(held_out, y)
     scale = fusion.EVIDENCE_SCALE
     current = np.array(
         [
@@ -125,6 +155,8 @@ def main() -> None:
         ]
     )
     print(f"formula in use: {summary(abstains(current, x), y)}")
+    figures["formula_in_use"] = counts(abstains(current, x), y)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
