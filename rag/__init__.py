@@ -11,29 +11,35 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rag.assistant import ResearchAssistant
+    from rag.digest import Digest
     from rag.models import Answer, Citation, FileIssue, IndexReport, PaperHit, Source
     from rag.settings import Settings
+    from rag.trends import Trends
 
 _HOMES = {
     "Answer": "rag.models",
     "Citation": "rag.models",
+    "Digest": "rag.digest",
     "FileIssue": "rag.models",
     "IndexReport": "rag.models",
     "PaperHit": "rag.models",
     "ResearchAssistant": "rag.assistant",
     "Settings": "rag.settings",
     "Source": "rag.models",
+    "Trends": "rag.trends",
 }
 
 __all__ = [
     "Answer",
     "Citation",
+    "Digest",
     "FileIssue",
     "IndexReport",
     "PaperHit",
     "ResearchAssistant",
     "Settings",
     "Source",
+    "Trends",
 ]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -23,13 +23,20 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
+from rag.arrivals import record_arrival
 from rag.dump_parser import ParsedDump, parse_dump
 from rag.errors import InputError
 from rag.evaluation import EvalReport, run_eval
-from rag.models import Answer, FileIssue, IndexReport, PaperHit
+from rag.models import Answer, FileIssue, IndexReport, PaperHit, SavedMatch
 from rag.papers import Paper, merge_papers
 from rag.settings import Settings
 from vectorstore.filters import SearchFilters
+
+if TYPE_CHECKING:
+    from rag.compare import Comparison
+    from rag.digest import Digest
+    from rag.saved import SavedQuestion, SavedQuestions
+    from rag.trends import Trends
 
 Progress = Callable[[str, int, int], None]
 DUMP_SUFFIXES = {".txt"}
@@ -194,7 +201,8 @@ class ResearchAssistant:
         index = self.paper_index
         with index.write_lock(timeout=lock_timeout):
             rebuilt = index.rebuild(progress=progress) if rebuild else None
-            sync = self._sync(good, prune and report.ok, progress)
+            sync, added = self._sync(good, prune and report.ok, progress)
+            record_arrival(self.settings.index.home, added, report.files)  # for digest()
         if prune and not report.ok:
             report.errors.append(
                 FileIssue(file="(prune)", message="--prune skipped: some files failed to parse")
@@ -204,6 +212,9 @@ class ResearchAssistant:
         report.papers_unchanged = sync.unchanged
         report.papers_removed = sync.removed
         report.chunks_embedded = sync.chunks_embedded + (rebuilt.chunks_embedded if rebuilt else 0)
+        from rag.digest import report_arrivals
+
+        report_arrivals(self, report, added)  # topics of the new papers, saved questions
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 
@@ -213,6 +224,7 @@ class ResearchAssistant:
         )
 
     def _sync(self, dumps: list[ParsedDump], prune: bool, progress: Progress | None):
+        """The sync's report, and the ids of the papers it added (not indexed before)."""
         from vectorstore.catalog import DumpRecord
 
         index = self.paper_index
@@ -226,9 +238,10 @@ class ResearchAssistant:
             DumpRecord.from_file(d.file, d.captured, d.captured_inferred, len(d.papers))
             for d in dumps
         ]
-        return index.sync(
+        sync = index.sync(
             [p.to_doc() for p in merged], remove_ids=remove_ids, dumps=records, progress=progress
         )
+        return sync, [p.paper_id for p in merged if p.paper_id not in indexed]
 
     # --- search and answers ---------------------------------------------------------------------
 
@@ -279,6 +292,66 @@ class ResearchAssistant:
     def papers(self) -> list[PaperHit]:
         """Every indexed paper (no score), for browsing."""
         return [PaperHit.from_paper(doc) for doc in self.paper_index.papers().values()]
+
+    def compare(self, titles_or_ids: Iterable[str]) -> Comparison:
+        """2-4 papers side by side: task, method, data, results, limitations, each cell the
+        paper's own sentence, cited (rag.compare); titles may be given in part."""
+        from rag.compare import compare_papers, resolve
+        from rag.extractive import SentenceScorer
+
+        papers = resolve(list(titles_or_ids), self.papers())
+        return compare_papers(papers, SentenceScorer(self.embedder, self.reader))
+
+    # --- what's new, trends, saved questions (rag.digest, rag.trends, rag.saved) ---------------
+
+    def digest(self, since: date | str | None = None) -> Digest:
+        """What's new: the papers the last index run that added any added, or with `since`
+        those first captured on or after that day; in topics, each with its cited
+        contribution sentence, and the saved questions they are relevant to (rag.digest)."""
+        from rag.digest import build_digest
+
+        return build_digest(self, _as_day(since, "since"))
+
+    def trends(self, *, max_topics: int | None = None, window: int | None = None) -> Trends:
+        """Topic momentum over capture months: each topic's share of papers and upvotes per
+        month, and the topics rising fastest with exemplar papers (rag.trends)."""
+        from rag.trends import TREND_TOPICS, WINDOW_MONTHS, cached_trends
+
+        return cached_trends(self, max_topics or TREND_TOPICS, window or WINDOW_MONTHS)
+
+    @cached_property
+    def saved(self) -> SavedQuestions:
+        """The saved questions of this data dir (`<home>/saved_questions.json`)."""
+        from rag.saved import SavedQuestions
+
+        return SavedQuestions(self.settings.index.home)
+
+    def saved_add(self, question: str) -> SavedQuestion:
+        return self.saved.add(question)
+
+    def saved_list(self) -> list[SavedQuestion]:
+        return self.saved.list()
+
+    def saved_remove(self, key: str | int) -> SavedQuestion:
+        """Remove a saved question by id, number in `saved_list()` (1-based) or text."""
+        return self.saved.remove(key)
+
+    def saved_matches(self, paper_ids: Iterable[str], *, vectors: Any = None) -> list[SavedMatch]:
+        """Per saved question, which of these papers clear the answer threshold (rag.saved)."""
+        from rag.saved import match_saved
+
+        ids = list(paper_ids)
+        index = self.paper_index
+        return match_saved(
+            self.saved.list(),
+            ids,
+            scorer=index,
+            metadata={pid: doc.metadata for pid, doc in index.get_papers(ids).items()},
+            facts=self.index_facts(),
+            threshold=self.settings.retrieval.abstain_threshold,
+            vectors=vectors,
+            embed=index.paper_store.embed_query,
+        )
 
     def stats(self) -> Stats:
         st = self.paper_index.stats()
@@ -351,6 +424,16 @@ def make_filters(
     if since is None and until is None and not org and min_upvotes is None:
         return None
     return SearchFilters(since=since, until=until, org=org or None, min_upvotes=min_upvotes)
+
+
+def _as_day(value: date | str | None, name: str) -> date | None:
+    """A date given as a date or as YYYY-MM-DD text."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"{name} {value!r} is not a date in the form YYYY-MM-DD.") from None
 
 
 def _as_dict(record: Any) -> dict[str, Any]:

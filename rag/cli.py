@@ -511,5 +511,9 @@ def watch(
                     typer.secho(f"error: {exc}", err=True, fg="red")
 
 
+# digest, trends, saved questions and compare join `app` from their own modules (they import
+# this one).
+from rag import cli_compare, cli_whats_new  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()

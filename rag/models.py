@@ -24,6 +24,29 @@ class FileIssue(BaseModel):
         return f"{self.level}: {where}: {self.message}"
 
 
+class SavedPaper(BaseModel):
+    """A newly added paper that answers a saved question: relevance as in PaperHit.score."""
+
+    paper_id: str
+    title: str
+    relevance: float
+
+
+class SavedMatch(BaseModel):
+    """A saved question (rag.saved) and the new papers whose relevance clears the answer
+    threshold (rag.abstention), best first."""
+
+    id: str
+    question: str
+    papers: list[SavedPaper] = Field(default_factory=list)
+
+    def __str__(self) -> str:
+        found = "; ".join(f"{p.title} ({p.relevance:.2f})" for p in self.papers)
+        count = len(self.papers)
+        papers = f"{count} new relevant paper{'s' if count != 1 else ''}"
+        return f'saved question "{self.question}": {papers}: {found}'
+
+
 class IndexReport(BaseModel):
     """What one index run did. `errors` holds every issue; level "error" means a failed file."""
 
@@ -35,6 +58,15 @@ class IndexReport(BaseModel):
     chunks_embedded: int = 0
     errors: list[FileIssue] = Field(default_factory=list)
     seconds: float = 0.0
+    added_paper_ids: list[str] = Field(
+        default_factory=list, description="The papers this run added: what `digest()` shows."
+    )
+    new_topics: int = Field(default=0, description="Topics the added papers fall into.")
+    saved: list[SavedMatch] = Field(
+        default_factory=list,
+        description="Per saved question, the added papers whose relevance clears the answer "
+        "threshold (questions no new paper answers are left out).",
+    )
 
     @property
     def failed_files(self) -> list[str]:
@@ -53,7 +85,18 @@ class IndexReport(BaseModel):
             f" | {self.seconds:.1f}s"
         ]
         lines += [f"  {issue}" for issue in self.errors]
+        lines += [str(match) for match in self.saved]
+        lines.append(self.arrivals_line("see them with `paperchat digest`"))
         return "\n".join(lines)
+
+    def arrivals_line(self, how_to_see: str) -> str:
+        """The last line after indexing: how many papers arrived, in how many topics."""
+        count = self.papers_added
+        if count == 0:
+            return "no new papers arrived"
+        papers = f"{count} new paper{'s' if count != 1 else ''}"
+        topics = f"{self.new_topics} topic{'s' if self.new_topics != 1 else ''}"
+        return f"{papers} arrived, in {topics}: {how_to_see}"
 
 
 class PaperHit(BaseModel):

@@ -36,6 +36,7 @@ SMOKE: dict[str, tuple[list[str], bool]] = {
         True,
     ),
     "fit_abstention.py": (["--home", "{home}", "--limit", "2"], True),
+    "bench_trends.py": (["--home", "{home}", "--runs", "1", "--synthetic", "300"], True),
 }
 
 

@@ -1,8 +1,9 @@
 """The Gradio app: layout and event wiring only; rag's ResearchAssistant does the work.
 
-Three tabs: Chat (streaming cited answers, sources, filters), Index (stats, dump upload with a
-background re-index) and Papers (browse, filter, similar papers). All HTML comes from
-ui.render, which escapes everything that originates in a dump.
+Tabs: Chat (streaming cited answers, sources, filters), Index (stats, dump upload with a
+background re-index), Papers (browse, filter, similar papers), What's new (ui.whats_new: the
+digest and saved questions) and Trends (ui.trends_tab: topic shares plotted per month). All
+HTML comes from ui.render, which escapes everything that originates in a dump.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rag.errors import InputError, PaperchatError
 from rag.followup import assistant_turn
 from rag.models import Answer, PaperHit
 from rag.settings import Settings
-from ui import answer_tools, render
+from ui import answer_tools, compare_panel, render, trends_tab, whats_new
 from ui.auth import load_auth
 from ui.index_jobs import IndexJobRunner
 from ui.numbering import renumber
@@ -244,7 +245,10 @@ class UploadHandler:
         if state.error:
             return render.notice(state.error, "error")
         names = {str(p): p.name for p in stored}
-        return render.index_report_panel(state.report, names) if state.report else ""
+        if not state.report:
+            return ""
+        panel = render.index_report_panel(state.report, names)
+        return panel + whats_new.arrivals_html(state.report)  # ends: "2 new papers arrived, ..."
 
 
 # --- papers tab -----------------------------------------------------------------------------
@@ -634,11 +638,23 @@ def build_app(assistant: Any, settings: Settings | None = None) -> gr.Blocks:
                 index = index_tab(settings)
             with gr.Tab("Papers", id="papers"):
                 papers_parts = papers_tab()
+                compare_parts = compare_panel.compare_panel()
+            with gr.Tab("What's new", id="whats-new"):
+                news = whats_new.whats_new_tab()
+            with gr.Tab("Trends", id="trends") as trends_page:
+                trend_parts = trends_tab.trends_tab()
         wire_chat(chat, filters, ChatHandler(assistant))
         refresh = wire_papers(papers_parts, papers)
         keep = refresh.pop("keep")
         orgs = {"fn": papers.orgs, "inputs": None, "outputs": filters.org}
-        wire_index(index, uploads, [refresh, keep, orgs])
+        news_handler = whats_new.WhatsNewHandler(assistant)
+        digest = whats_new.wire(news, news_handler)
+        trends_tab.wire(trend_parts, trends_tab.TrendsHandler(assistant), trends_page)
+        choices = compare_panel.wire(compare_parts, compare_panel.CompareHandler(assistant))
+        wire_index(index, uploads, [refresh, keep, orgs, digest, choices])
+        demo.load(**choices, **PRIVATE)
+        demo.load(**digest, **PRIVATE)
+        demo.load(**whats_new.saved_refresh(news, news_handler), **PRIVATE)
         demo.load(uploads.stats_html, None, index.stats, **PRIVATE)
         demo.load(**refresh, **PRIVATE)
         demo.load(**orgs, **PRIVATE)

@@ -25,6 +25,10 @@ CSS = """
 .pc-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 3px 0; }
 .pc-uncited { font-style: italic; }
 .pc-more > summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.pc-compare { border-collapse: collapse; width: 100%; font-size: 0.88rem; margin-bottom: 10px; }
+.pc-compare th, .pc-compare td { border: 1px solid var(--border-color-primary); padding: 6px;
+  vertical-align: top; text-align: left; }
+.pc-not-stated { color: var(--body-text-color-subdued); font-style: italic; }
 .pc-snippet { margin: 6px 0 4px; padding: 4px 8px;
   border-left: 3px solid var(--border-color-accent);
   font-size: 0.85rem; color: var(--body-text-color); }
@@ -71,4 +75,23 @@ CSS = """
   #pc-ask-row > * { width: 100%; min-width: 0 !important; flex: none; }
   #pc-question textarea { min-height: 2.6em; }
 }
+/* What's new and Trends (ui.whats_new, ui.trends_tab) */
+.pc-digest-head { font-size: 1.15rem; font-weight: 700; margin: 2px 0; }
+.pc-digest-scope { color: var(--body-text-color-subdued); font-size: 0.85rem; margin-bottom: 8px; }
+.pc-topic { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+  margin-bottom: 10px; background: var(--background-fill-primary); }
+.pc-topic-head { font-weight: 600; margin-bottom: 4px; }
+.pc-topic-head small { font-weight: 400; color: var(--body-text-color-subdued); }
+.pc-digest-paper { padding: 6px 0; border-top: 1px solid var(--border-color-primary);
+  scroll-margin-top: 60px; }
+.pc-digest-paper:target { outline: 2px solid var(--color-accent); }
+.pc-summary { font-size: 0.9rem; margin-top: 2px; }
+.pc-saved-hits { border-left: 4px solid var(--color-accent); padding: 4px 10px; margin: 6px 0 10px;
+  background: var(--background-fill-secondary); border-radius: 4px; }
+.pc-saved-hits ul, .pc-arrival-saved { margin: 2px 0 2px 18px; font-size: 0.9rem; }
+.pc-saved-list { font-size: 0.9rem; padding-left: 20px; }
+.pc-saved-id { color: var(--body-text-color-subdued); font-size: 0.8rem; }
+.pc-arrival-line { font-weight: 600; margin-top: 6px; }
+.pc-rising > li { margin-bottom: 6px; }
+.pc-rising ul { font-size: 0.85rem; margin: 2px 0 0 16px; }
 """

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -34,6 +35,7 @@ from vectorstore.indexer import Indexer, Progress, SyncReport
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.locking import WriteLock
 from vectorstore.paper_store import PaperStore
+from vectorstore.paper_vectors import paper_vectors
 from vectorstore.reader import Reader
 from vectorstore.retriever import HybridRetriever, PaperSearch
 
@@ -127,6 +129,14 @@ class PaperIndex:
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
         """Papers nearest to an indexed paper, itself excluded."""
         return self.searcher.similar(paper_id, k)
+
+    def score_papers(self, query: str, paper_ids: Iterable[str]) -> list[Document]:
+        """These papers' relevance to `query`, best first (saved questions on new papers)."""
+        return self.searcher.score_papers(query, paper_ids)
+
+    def paper_vectors(self, paper_ids: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(paper ids, mean chunk vector of each) from Chroma: topics without re-embedding."""
+        return paper_vectors(self.paper_store, paper_ids)
 
     # --- writing ---------------------------------------------------------------------------
     @contextmanager

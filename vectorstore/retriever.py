@@ -174,6 +174,25 @@ class PaperSearch:
         ranked = sorted(pool.values(), key=lambda c: -c.fused)[:k]
         return self._documents(ranked, None)
 
+    def score_papers(self, query: str, paper_ids: Iterable[str]) -> list[Document]:
+        """Exactly these papers scored for `query`, by relevance, best first: no retrieval.
+
+        For a saved question asked of the papers an index run just added: search would meet
+        them only if they made its candidate pool (the top chunks of the whole index), yet a
+        new paper can clear the answer threshold while a hundred older chunks are closer.
+        The relevance is the one search gives the same paper (cosine, coverage, unseen)."""
+        pool = {pid: Candidate(pid) for pid in dict.fromkeys(paper_ids)}
+        if not pool or not query.strip():
+            return []
+        query = topic_of(query)
+        qvec = self.store.embed_query(query)
+        lexical = _LexicalEvidence(self.store.keywords, query)
+        self._score_exactly(pool, qvec, lexical)
+        for cand in pool.values():
+            cand.fused = fusion.relevance(cand.dense, cand.coverage, lexical.unseen)
+        ranked = sorted(pool.values(), key=lambda c: (-c.fused, c.paper_id))
+        return self._documents(ranked, lexical)
+
     # --- dense ---------------------------------------------------------------------------
     def _dense_chunks(
         self,
