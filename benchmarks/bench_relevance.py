@@ -30,18 +30,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["PAPERCHAT_RERANKER"] = "none"
 
 import vectorstore.retriever as retriever  # noqa: E402
+from benchmarks.bench_reader import SETS, THRESHOLD  # noqa: E402  (the reader's question sets)
 from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore.text import topic_of  # noqa: E402
 
-QUESTIONS = ROOT / "benchmarks" / "questions"
-SETS = {
-    "dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
-    "probes_mixed": QUESTIONS / "probes_mixed.jsonl",
-    "probes_paraphrase": QUESTIONS / "probes_paraphrase.jsonl",
-    "near_oos": QUESTIONS / "reader_near_oos.jsonl",
-    "scaffold": QUESTIONS / "reader_scaffold.jsonl",
-}
-THRESHOLD = 0.5
 SYSTEMS = {"topic": topic_of, "whole": lambda question: question}
 
 
