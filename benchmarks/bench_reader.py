@@ -297,6 +297,9 @@ def main() -> None:
     parser.add_argument("--reader", default="bundled")
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--int8", action="store_true", help="the bundled reader in dynamic int8")
+    parser.add_argument(
+        "--vectors-from", type=Path, help="a full-corpus index whose vectors to reuse"
+    )
     parser.add_argument("--home-prefix", default=str(Path(tempfile.gettempdir()) / "pc-bench-"))
     args = parser.parse_args()
     reader = (
@@ -307,7 +310,7 @@ def main() -> None:
     weights: tuple[float, float, float] = FITTED
     by_size: dict[int, list[Case]] = {}
     for n in args.distractors:
-        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0)
+        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
         by_size[n] = collect(assistant, reader, args.top_n, args.limit)
         if args.fit and n == 0:
             weights = fit(by_size[n])

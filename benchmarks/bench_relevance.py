@@ -103,13 +103,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--distractors", type=int, nargs="+", default=[0, 3000])
     parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
+    parser.add_argument(
+        "--vectors-from", type=Path, help="a full-corpus index whose vectors to reuse"
+    )
     parser.add_argument("--home-prefix", default=str(Path(tempfile.gettempdir()) / "pc-bench-"))
     args = parser.parse_args()
     sets = load(args.limit)
     runs: dict[tuple[int, str], dict[str, list]] = {}
     report: dict[str, object] = {}
     for n in args.distractors:
-        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0)
+        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
         for system in SYSTEMS:
             by_set = {
                 name: [(r, search(assistant, r, system)) for r in rows]

@@ -61,6 +61,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--distractors", type=int, default=3000, help="corpus papers to add")
     parser.add_argument("--home", type=Path, help="data dir (default: a temp dir per N)")
     parser.add_argument("--questions", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--vectors-from", type=Path, help="a full-corpus index whose vectors to reuse"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="latency rounds over the queries")
     parser.add_argument("--limit", type=int, default=0, help="questions per file (0: all)")
@@ -74,11 +77,18 @@ def distractor_docs(count: int, seed: int) -> list:
     return [p.to_doc() for p in held_out_papers(count, seed)]
 
 
-def build(home: Path, count: int, seed: int):
+def build(home: Path, count: int, seed: int, vectors_from: Path | None = None):
+    """The sample dumps plus `count` held-out distractors in `home` (kept between runs).
+    `vectors_from`: a full-corpus index whose stored vectors are reused (stored_vectors)."""
     from rag.assistant import ResearchAssistant
     from rag.settings import Settings
 
-    assistant = ResearchAssistant(Settings(home=home))
+    embeddings = None
+    if vectors_from is not None and not (home / "catalog.sqlite3").exists():
+        from benchmarks.stored_vectors import StoredVectors
+
+        embeddings = StoredVectors(vectors_from)
+    assistant = ResearchAssistant(Settings(home=home), embeddings=embeddings)
     started = time.perf_counter()
     report = assistant.index(sorted((ROOT / "sample_data" / "dumps").glob("*.txt")))
     if count:
@@ -212,7 +222,7 @@ def main() -> None:
     args = parse_args()
     home = args.home or Path(tempfile.gettempdir()) / f"paperchat-bench-{args.distractors}"
     print(f"home: {home}  distractors: {args.distractors}  cores: {os.cpu_count()}")
-    assistant = build(home, args.distractors, args.seed)
+    assistant = build(home, args.distractors, args.seed, args.vectors_from)
     stats = assistant.paper_index.stats()
     print(f"indexed: {stats.papers} papers, {stats.chunks} chunks\n")
     files = [SHARED / "eval" / "dev_questions.jsonl", *args.questions]

@@ -11,8 +11,10 @@ How a sync works, and why a crash at any point is harmless:
    (no re-embedding), and embed + upsert only the chunk ids Chroma lacks, in small batches.
    Chunk ids are deterministic (`{paper_id}#{content_hash[:12]}#{i}`) and every step is
    idempotent, so re-running after a kill simply finishes the job. Then clear the mark.
-4. Rebuild BM25 from the catalog whenever its recorded signature differs from the catalog's; the
-   new index is swapped in atomically (see keyword_index).
+4. Bring BM25 in line with the catalog whenever its recorded signature differs from the
+   catalog's: rows the catalog no longer lists are dropped and only chunks BM25 lacks are
+   tokenised and added, so a new dump costs its own chunks, not the whole index. The new
+   generation is swapped in atomically (see keyword_index).
 
 What a user is told: a paper counts as indexed only once all its chunks are in Chroma (the
 catalog's `unwritten` list, struck off batch by batch in step 3), so a run that dies or loses
@@ -42,7 +44,7 @@ from vectorstore.chunking import Chunker
 from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import ChunkingMismatch
-from vectorstore.keyword_index import TOKENIZER, KeywordIndex
+from vectorstore.keyword_index import VERSION, KeywordIndex
 from vectorstore.storage_errors import (
     BYTES_PER_CHUNK,
     BYTES_PER_CHUNK_SERVER,
@@ -68,7 +70,8 @@ class SyncReport:
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     chunks_retagged: int = 0
-    keyword_rebuilt: bool = False
+    keyword_rebuilt: bool = False  # a new keyword-index generation was written
+    keyword_added: int = 0  # chunks tokenised into it
     seconds: float = 0.0
 
 
@@ -175,8 +178,8 @@ class Indexer:
     def signature(self) -> str:
         """Names the exact chunk set (and how its texts were made) the stores must hold."""
         digest = hashlib.sha256()
-        # TOKENIZER: an index tokenised by an older release is rebuilt on the next sync.
-        config = f"{self.embedder.model_name}|{self.chunker.config.describe()}|{TOKENIZER}"
+        # VERSION: a keyword index written by an older release is rebuilt on the next sync.
+        config = f"{self.embedder.model_name}|{self.chunker.config.describe()}|{VERSION}"
         digest.update(config.encode())
         for chunk_id in self.catalog.chunk_ids():
             digest.update(b"\n" + chunk_id.encode("utf-8"))
@@ -262,10 +265,15 @@ class Indexer:
         signature = self.signature()
         if self.keywords.signature != signature:
             _tick(progress, "keyword index", 0, 1)
-            rows = self.catalog.chunks()
-            self.keywords.build([r.chunk_id for r in rows], [r.document for r in rows], signature)
+            wanted = self.catalog.chunk_ids()
+            report.keyword_added = self.keywords.update(wanted, self._documents, signature)
             report.keyword_rebuilt = True
             _tick(progress, "keyword index", 1, 1)
+
+    def _documents(self, chunk_ids: list[str]) -> list[str]:
+        """The catalog's texts of these chunks, in this order: what BM25 must add."""
+        texts = {r.chunk_id: r.document for r in self.catalog.chunks_by_id(chunk_ids)}
+        return [texts[chunk_id] for chunk_id in chunk_ids]
 
     def reconcile(
         self, collection: Collection, report: SyncReport, progress: Progress | None

@@ -1,0 +1,126 @@
+"""The keyword index scores as bm25s does, and an update touches only the chunks it adds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from rag.dump_parser import parse_dump
+from vectorstore.keyword_index import CURRENT, LAYOUT, KeywordIndex, tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMP = ROOT / "sample_data" / "dumps" / "000_253eb8ca2fc9d003.txt"
+QUERIES = [
+    "speculative decoding verification branches",
+    "video generation identity preserving",
+    "reinforcement learning reasoning language models",
+    "face face restoration",  # a repeated query word counts twice, as in bm25s
+]
+
+
+@pytest.fixture(scope="module")
+def chunks() -> tuple[list[str], list[str]]:
+    papers = parse_dump(DUMP, max_abstract_chars=20_000).papers
+    docs = []
+    for paper in papers:  # two chunks per paper, like the chunker's output
+        half = len(paper.abstract) // 2
+        docs += [f"{paper.title}\n{paper.abstract[:half]}", paper.abstract[half:]]
+    return [f"c{i}" for i in range(len(docs))], docs
+
+
+def scores_by_id(index: KeywordIndex, query: str) -> dict[str, float]:
+    return dict(index.search(query, k=10_000))
+
+
+def test_scores_equal_bm25s_on_the_same_documents(tmp_path, chunks) -> None:
+    ids, docs = chunks
+    index = KeywordIndex(tmp_path / "bm25")
+    index.build(ids, docs, "sig")
+    reference = bm25s.BM25()  # bm25s's defaults: lucene, k1=1.5, b=0.75
+    reference.index(tokenize(docs), show_progress=False)
+
+    for query in QUERIES:
+        want = reference.get_scores(tokenize([query])[0])
+        got = scores_by_id(index, query)
+        assert len(got) >= 5
+        assert np.allclose([got.get(i, 0.0) for i in ids], want, rtol=1e-4, atol=1e-6), query
+
+
+def test_update_tokenises_only_new_chunks_and_drops_removed_ones(tmp_path, chunks) -> None:
+    ids, docs = chunks
+    text = dict(zip(ids, docs, strict=True))
+    index = KeywordIndex(tmp_path / "bm25")
+    index.build(ids[:40], docs[:40], "sig-1")
+    asked: list[list[str]] = []
+
+    def documents_of(wanted: list[str]) -> list[str]:
+        asked.append(list(wanted))
+        return [text[i] for i in wanted]
+
+    wanted = ids[5:]  # five chunks removed, the rest of the dump added
+    added = index.update(wanted, documents_of, "sig-2")
+
+    assert added == len(ids) - 40 and sorted(asked[0]) == sorted(ids[40:])
+    assert sorted(index.ids) == sorted(wanted) and index.signature == "sig-2"
+    clean = KeywordIndex(tmp_path / "clean")
+    clean.build(wanted, [text[i] for i in wanted], "sig-2")
+    for query in QUERIES:  # same scores as a build from scratch: IDF and lengths follow
+        got, want = scores_by_id(index, query), scores_by_id(clean, query)
+        assert got.keys() == want.keys()
+        assert all(got[i] == pytest.approx(want[i], rel=1e-6) for i in want)
+    assert index.update(wanted, documents_of, "sig-3") == 0 and len(asked[-1]) == 0
+
+
+def test_a_second_process_sees_the_update(tmp_path, chunks) -> None:
+    ids, docs = chunks
+    writer, reader = KeywordIndex(tmp_path / "bm25"), KeywordIndex(tmp_path / "bm25")
+    writer.build(ids[:2], docs[:2], "sig-1")
+    assert len(reader) == 2
+    writer.update(ids, lambda wanted: [docs[ids.index(i)] for i in wanted], "sig-2")
+    assert len(reader) == len(ids) and reader.document_frequency("verif") >= 1
+
+
+def test_an_index_of_the_previous_layout_is_rebuilt_then_rewritten(tmp_path, chunks) -> None:
+    ids, docs = chunks
+    root = tmp_path / "bm25"
+    KeywordIndex(root).build(ids, docs, "sig")
+    # Rewrite the live generation as the previous release did: bm25s's files, no layout.
+    pointer = json.loads((root / CURRENT).read_text())
+    gen_dir = root / pointer["generation"]
+    for path in gen_dir.iterdir():
+        if path.name != "ids.json":
+            path.unlink()
+    old = bm25s.BM25()
+    old.index(tokenize(docs), show_progress=False)
+    old.save(str(gen_dir))
+    del pointer["layout"]
+    (root / CURRENT).write_text(json.dumps(pointer))
+
+    rows_read = []
+
+    def rows() -> tuple[list[str], list[str]]:
+        rows_read.append(1)
+        return ids, docs
+
+    index = KeywordIndex(root, rows=rows)
+    assert index.search(QUERIES[0])[:1] and rows_read  # answered from the catalog's texts
+    index.update(ids, lambda wanted: [docs[ids.index(i)] for i in wanted], "sig-2")
+    assert json.loads((root / CURRENT).read_text())["layout"] == LAYOUT
+    assert KeywordIndex(root).search(QUERIES[0]) == index.search(QUERIES[0])
+
+
+def test_hits_do_not_depend_on_the_order_rows_were_added_in(tmp_path, chunks) -> None:
+    ids, docs = chunks
+    ids, docs = [*ids, "z-copy", "a-copy"], [*docs, docs[0], docs[0]]  # exact ties
+    forward, backward = KeywordIndex(tmp_path / "f"), KeywordIndex(tmp_path / "b")
+    forward.build(ids, docs, "s")
+    backward.build(ids[::-1], docs[::-1], "s")
+    for query in [*QUERIES, docs[0][:60]]:
+        for k in (1, 3, 10):
+            assert forward.search(query, k) == backward.search(query, k)
+    top = [chunk_id for chunk_id, _ in forward.search(docs[0][:60], 3)]
+    assert top == sorted(top) == ["a-copy", "c0", "z-copy"]  # tied: by chunk id
