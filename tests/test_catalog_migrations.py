@@ -113,3 +113,16 @@ def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CatalogError, match="cannot be read"):
         Catalog(path)
+
+
+def test_a_reconcile_pending_before_the_touched_list_existed_reads_everything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    migrate(path, MIGRATIONS[:2])  # the release before the `touched` list
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('reconcile_pending', '1')")
+    catalog = Catalog(path)
+    assert catalog.version == len(MIGRATIONS) and catalog.reconcile_scope() is None
+    catalog.mark_reconciled()
+    assert catalog.reconcile_scope() == set()

@@ -337,3 +337,37 @@ def test_stats_and_dumps(tmp_path: Path, docs: list[PaperDoc], embedder: Embedde
     assert dump.sha256 == hashlib.sha256(dump_file.read_bytes()).hexdigest()
     assert dump.indexed_at.startswith("20")
     assert index.dumps() == stats.dumps
+
+
+def test_an_update_reads_back_only_the_papers_it_touched(
+    tmp_path: Path, docs: list[PaperDoc], recorder: RecordingEmbedder
+) -> None:
+    index = open_index(tmp_path, recorder)
+    index.sync(docs[:5])
+    scans: list[set[str] | None] = []
+    scan = index.store.scan
+    index.store.scan = lambda collection, paper_ids=None: (  # type: ignore[method-assign]
+        scans.append(None if paper_ids is None else set(paper_ids)) or scan(collection, paper_ids)
+    )
+    reworded = replace(docs[1], abstract=docs[1].abstract + " Reworded.")
+
+    report = index.sync([docs[5], reworded], remove_ids=[docs[2].paper_id])
+
+    assert scans == [{docs[5].paper_id, docs[1].paper_id, docs[2].paper_id}]
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    assert not chroma_rows(index, docs[2].paper_id) and index.verify() == []
+    assert index.catalog.reconcile_scope() == set()  # cleared once reconciled
+
+
+def test_drift_outside_the_plan_falls_back_to_reading_everything(
+    tmp_path: Path, docs: list[PaperDoc], recorder: RecordingEmbedder
+) -> None:
+    index = open_index(tmp_path, recorder)
+    index.sync(docs[:4])
+    lost = sorted(chroma_rows(index, docs[0].paper_id))[0]
+    index.collection.delete(ids=[lost])  # outside paperchat: no plan touched docs[0]
+
+    report = index.sync([docs[4]])
+
+    assert report.chunks_embedded >= 1 + 1  # docs[4]'s chunks and the lost one
+    assert lost in chroma_rows(index, docs[0].paper_id) and index.verify() == []

@@ -138,7 +138,7 @@ def test_search_needs_only_the_store_interface(tmp_path: Path) -> None:
 
 
 class _LostServer:
-    def count(self) -> int:
+    def query(self, **_: Any) -> dict:
         raise httpx.ConnectError("connection refused")
 
     def get(self, **_: Any) -> dict:

@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS dumps (
 );
 """
 RECONCILE_PENDING = "reconcile_pending"
+RECONCILE_ALL = "reconcile_all"  # "1": the next reconcile reads every chunk, not the touched
 HOME_ID = "home_id"  # this data dir's identity, recorded as the owner of the collection it writes
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -97,8 +98,18 @@ def _migrate_v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS unwritten (paper_id TEXT PRIMARY KEY)")
 
 
+def _migrate_v3(db: sqlite3.Connection) -> None:
+    """The papers a committed plan changed, so a reconcile reads only their chunks back from
+    Chroma (see `reconcile_scope`). A catalog migrated with a reconcile pending does not know
+    them: its next reconcile reads everything."""
+    db.execute("CREATE TABLE IF NOT EXISTS touched (paper_id TEXT PRIMARY KEY)")
+    pending = db.execute("SELECT value FROM meta WHERE key = ?", (RECONCILE_PENDING,)).fetchone()
+    if pending and pending[0] == "1":
+        _set_meta(db, {RECONCILE_ALL: "1"})
+
+
 # MIGRATIONS[i] takes a catalog from version i to i + 1. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_migrate_v1, _migrate_v2)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_v1, _migrate_v2, _migrate_v3)
 
 
 class CatalogError(PaperIndexError):
@@ -275,11 +286,23 @@ class Catalog:
     def reconcile_pending(self) -> bool:
         return self.get_meta(RECONCILE_PENDING) == "1"
 
+    def reconcile_scope(self) -> set[str] | None:
+        """The papers whose chunks in the stores may differ from the catalog since the last
+        reconcile (replaced, retagged or removed by a committed plan); None: any may (a
+        rebuild, or a pending reconcile inherited from a release that kept no such list).
+        Reading back only these papers' chunks is what keeps a 100-paper update of a
+        40,000-paper index from scanning all 85,000 chunks' metadata (9 s)."""
+        if self.get_meta(RECONCILE_ALL) == "1":
+            return None
+        with self._connect() as db:
+            return {row[0] for row in db.execute("SELECT paper_id FROM touched")}
+
     def mark_reconciled(self) -> None:
         """The stores hold every chunk of the plan: clear the mark and the unwritten list."""
         with self._connect() as db:
             db.execute("DELETE FROM unwritten")
-            _set_meta(db, {RECONCILE_PENDING: "0"})
+            db.execute("DELETE FROM touched")
+            _set_meta(db, {RECONCILE_PENDING: "0", RECONCILE_ALL: "0"})
 
     def mark_written(self, paper_ids: Iterable[str]) -> None:
         """These papers' chunks are all in the stores now (struck off during a reconcile)."""
@@ -362,10 +385,17 @@ class Catalog:
                     out.append(ChunkRow(cid, pid, idx, doc, json.loads(meta), mh))
         return out
 
-    def chunk_hashes(self) -> dict[str, str]:
-        """chunk_id -> meta_hash for every chunk the stores must hold."""
+    def chunk_hashes(self, paper_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """chunk_id -> meta_hash for every chunk the stores must hold (of these papers)."""
+        query = "SELECT chunk_id, meta_hash FROM chunks"
         with self._connect() as db:
-            return dict(db.execute("SELECT chunk_id, meta_hash FROM chunks").fetchall())
+            if paper_ids is None:
+                return dict(db.execute(query).fetchall())
+            found: dict[str, str] = {}
+            for batch in _batches(list(paper_ids), 500):
+                marks = ",".join("?" * len(batch))
+                found.update(db.execute(f"{query} WHERE paper_id IN ({marks})", batch).fetchall())
+            return found
 
     def chunk_ids(self) -> list[str]:
         with self._connect() as db:
@@ -417,6 +447,11 @@ class Catalog:
         """Commit a sync's desired state atomically and mark the stores as needing reconcile."""
         with self._connect() as db:
             _mark_unwritten(db, [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]])
+            touched = [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]]
+            db.executemany(
+                "INSERT OR IGNORE INTO touched VALUES (?)",
+                [(p,) for p in [*touched, *changes.remove]],
+            )
             for doc, meta_hash, rows in changes.replace:
                 db.execute("DELETE FROM chunks WHERE paper_id = ?", (doc.paper_id,))
                 _upsert_paper(db, doc, meta_hash)
@@ -452,7 +487,7 @@ class Catalog:
             db.execute("DELETE FROM chunks")
             _insert_chunks(db, rows)
             db.execute("INSERT OR IGNORE INTO unwritten SELECT paper_id FROM papers")
-            _set_meta(db, {**meta, RECONCILE_PENDING: "1"})
+            _set_meta(db, {**meta, RECONCILE_PENDING: "1", RECONCILE_ALL: "1"})
 
 
 def _dumps(db: sqlite3.Connection) -> list[DumpRecord]:

@@ -21,7 +21,7 @@ sync and search checks again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ DIMENSION_KEY = "embedding_dimension"
 OWNER_KEY = "paperchat_owner"  # the id of the one data dir that writes this collection
 OWNER_WHERE_KEY = "paperchat_owner_home"  # where that data dir is ("<path> on <host>")
 SCAN_PAGE = 5000
+SCAN_PAPERS = 200  # papers per metadata-filtered get when reading back only some papers
 WRITE_BATCH = 1000
 CONNECT_TIMEOUT = 5.0  # most seconds to open a TCP connection to the server
 
@@ -252,8 +253,13 @@ class ChromaStore:
             if self.existing() is not None:
                 self.client.delete_collection(self.name)
 
-    def scan(self, collection: Collection) -> dict[str, dict[str, Any]]:
-        """chunk id -> metadata for everything in the collection (paged, no documents)."""
+    def scan(
+        self, collection: Collection, paper_ids: Iterable[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """chunk id -> metadata for everything in the collection, or for the chunks of these
+        papers only (paged, no documents)."""
+        if paper_ids is not None:
+            return self._scan_papers(collection, sorted(paper_ids))
         found: dict[str, dict[str, Any]] = {}
         with self.guard():
             offset = 0
@@ -264,6 +270,16 @@ class ChromaStore:
                 if len(page["ids"]) < SCAN_PAGE:
                     return found
                 offset += SCAN_PAGE
+
+    def _scan_papers(self, collection: Collection, paper_ids: list[str]) -> dict[str, dict]:
+        found: dict[str, dict[str, Any]] = {}
+        with self.guard():
+            for start in range(0, len(paper_ids), SCAN_PAPERS):
+                batch = paper_ids[start : start + SCAN_PAPERS]
+                page = collection.get(where={"paper_id": {"$in": batch}}, include=["metadatas"])
+                for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                    found[chunk_id] = dict(meta or {})
+        return found
 
     def delete(self, collection: Collection, ids: Sequence[str]) -> None:
         with self.guard():

@@ -9,6 +9,9 @@ How a sync works, and why a crash at any point is harmless:
 3. Reconcile Chroma to the catalog: delete chunk ids the catalog does not list (old versions of
    re-worded papers, removed papers, leftovers of a crash), rewrite metadata whose meta_hash differs
    (no re-embedding), and embed + upsert only the chunk ids Chroma lacks, in small batches.
+   Only the papers the plans since the last reconcile touched are read back (the catalog's
+   `touched` list, committed with each plan); the whole collection only after a rebuild, or
+   when the counts still disagree afterwards.
    Chunk ids are deterministic (`{paper_id}#{content_hash[:12]}#{i}`) and every step is
    idempotent, so re-running after a kill simply finishes the job. Then clear the mark.
 4. Bring BM25 in line with the catalog whenever its recorded signature differs from the
@@ -257,11 +260,12 @@ class Indexer:
 
     def settle(self, collection: Collection, report: SyncReport, progress: Progress | None) -> None:
         """Bring Chroma and BM25 in line with the catalog if anything says they may differ."""
-        if (
-            self.catalog.reconcile_pending
-            or self.store.count(collection) != self.catalog.count_chunks()
-        ):
-            self.reconcile(collection, report, progress)
+        pending = self.catalog.reconcile_pending
+        if pending or self.store.count(collection) != self.catalog.count_chunks():
+            scope = self.catalog.reconcile_scope() if pending else None
+            self.reconcile(collection, report, progress, scope)
+            if scope is not None and self.store.count(collection) != self.catalog.count_chunks():
+                self.reconcile(collection, report, progress)  # drift beyond the plan: all
         signature = self.signature()
         if self.keywords.signature != signature:
             _tick(progress, "keyword index", 0, 1)
@@ -276,11 +280,16 @@ class Indexer:
         return [texts[chunk_id] for chunk_id in chunk_ids]
 
     def reconcile(
-        self, collection: Collection, report: SyncReport, progress: Progress | None
+        self,
+        collection: Collection,
+        report: SyncReport,
+        progress: Progress | None,
+        scope: set[str] | None = None,
     ) -> None:
-        """Make Chroma hold exactly the catalog's chunks. Idempotent; safe to interrupt."""
-        want = self.catalog.chunk_hashes()
-        have = self.store.scan(collection)
+        """Make Chroma hold exactly the catalog's chunks, for the papers in `scope` (None:
+        all of them). Idempotent; safe to interrupt."""
+        want = self.catalog.chunk_hashes(scope)
+        have = self.store.scan(collection, scope)
         stale = sorted(set(have) - want.keys())
         if stale:
             self.store.delete(collection, stale)

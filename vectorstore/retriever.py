@@ -249,9 +249,13 @@ class PaperSearch:
             pool[paper_of(cid)].chunk_dense[cid] = float(vec @ qvec)
         for row in rows:
             pool[row.paper_id].chunk_bm25.setdefault(row.chunk_id, 0.0)
+        held = self.store.keywords.terms_held([r.chunk_id for r in rows], lexical.weights)
         words: dict[str, set[str]] = {}
         for row in rows:
-            words.setdefault(row.paper_id, set()).update(index_terms(row.document))
+            found = held.get(row.chunk_id)
+            if found is None:  # not in the keyword index (yet): read its text
+                found = set(index_terms(row.document))
+            words.setdefault(row.paper_id, set()).update(found)
         for cand in pool.values():
             cand.coverage = lexical.coverage(words.get(cand.paper_id, set()))
             cand.dense = max(cand.chunk_dense.values(), default=0.0)
