@@ -180,6 +180,9 @@ def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
     index = assistant.paper_index
     search = index.searcher
     search.search("warm up", 10)  # model, collection and BM25 load
+    memo = getattr(index.embedder, "query_memo", None)
+    if memo is not None:  # every round embeds its queries again, as a new question would
+        memo.max_entries = 0
     embed = []
     for _ in range(repeats):
         for q in LATENCY_QUERIES:

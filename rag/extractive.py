@@ -189,7 +189,7 @@ def _sentence_scores(question: str, sentences: list[str], embedder: Embeddings) 
     """Cosine to the question, plus bonuses for shared words (more for the question's numbers
     and names), and small nudges: up for stated contributions, down for bare links."""
     q_vec = np.asarray(embedder.embed_query(question), dtype=np.float32)
-    s_vecs = np.asarray(embedder.embed_documents(sentences), dtype=np.float32)
+    s_vecs = sentence_vectors(embedder, sentences)  # a new array: normalised in place
     q_vec /= np.linalg.norm(q_vec) or 1.0
     s_vecs /= np.where((n := np.linalg.norm(s_vecs, axis=1, keepdims=True)) == 0, 1.0, n)
     cosine = s_vecs @ q_vec
@@ -259,28 +259,47 @@ def stream_extractive_answer(
 
 
 class SentenceCache(Embeddings):
-    """Remembers sentence vectors: follow-up questions in a chat hit the same papers again,
-    and embedding their sentences is the extractive answerer's only real cost."""
+    """Remembers sentence vectors, by sentence text: follow-up questions in a chat hit the
+    same papers again, and embedding their sentences is the extractive answerer's only real
+    cost (benchmarks/bench_ask.py: most of a first answer's time; nothing on a repeat).
+
+    Vectors are kept as float32 arrays, 1.6 KiB each for 384 dimensions: as lists of Python
+    floats (what Embeddings return, 12.6 KiB each) the 20,000 entries took 245 MiB, not 32.
+    The values are the embedder's own, so a quote is chosen as without the cache."""
 
     def __init__(self, embedder: Embeddings, max_entries: int = 20_000) -> None:
         self.embedder = embedder
         self.max_entries = max_entries
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+    def matrix(self, texts: list[str]) -> np.ndarray:
+        """One float32 row per text, embedding only the texts not seen before."""
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            known.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+            fresh = np.asarray(self.embedder.embed_documents(missing), dtype=np.float32)
+            known.update(zip(missing, fresh, strict=True))
         with self._lock:
             for text in dict.fromkeys(texts):
                 self._vectors[text] = known[text]
                 self._vectors.move_to_end(text)
             while len(self._vectors) > self.max_entries:
                 self._vectors.popitem(last=False)
-        return [known[t] for t in texts]
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.matrix(list(texts)).tolist() if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.embed_query(text)
+
+
+def sentence_vectors(embedder: Embeddings, sentences: list[str]) -> np.ndarray:
+    """The sentences' vectors as one float32 matrix, from the cache when there is one."""
+    if isinstance(embedder, SentenceCache):
+        return embedder.matrix(sentences)
+    return np.asarray(embedder.embed_documents(sentences), dtype=np.float32)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
+from rag.assistant import ResearchAssistant
+from rag.chain import number_sources
 from rag.citations import check_citations
 from rag.extractive import (
     LEAD,
+    Quote,
     SentenceCache,
     extractive_answer,
     focus,
     select_quotes,
     split_sentences,
 )
+from rag.settings import Settings
+
+DETAIL_QUESTIONS = Path(__file__).parent.parent / "benchmarks" / "questions" / "reader_detail.jsonl"
 
 LOOKAHEAD = (
     "Lookahead: An Inference Acceleration Framework for Large Language Model with "
@@ -107,6 +117,61 @@ def test_sentence_cache_embeds_each_sentence_once(embedder) -> None:
     ]
     assert again[0] == first[1]
     assert again[1] == embedder.embed_documents(["A new third sentence."])[0]
+
+
+class CountingEmbeddings(Embeddings):
+    """The real model behind a user's Embeddings, recording every text it is asked for."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name  # the name the sample index was built with
+        self.documents: list[str] = []
+        self.queries: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.documents.extend(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return self.inner.embed_query(text)
+
+
+def test_a_repeated_question_embeds_nothing_again(indexed_home, embedder) -> None:
+    """Sentence vectors come from the chain's cache, the question's from the query memo:
+    a repeated question costs no model pass, and the first one embeds its question once."""
+    counting = CountingEmbeddings(embedder)
+    ra = ResearchAssistant(Settings(home=indexed_home, reranker="none"), embeddings=counting)
+    question = "How does the Verification and Accept step pick the output in Lookahead?"
+    first = ra.ask(question)
+    documents, queries = list(counting.documents), list(counting.queries)
+    again = ra.ask(question)
+
+    assert not first.abstained and first.mode == "extractive"
+    assert len(documents) > 3  # the quoted papers' sentences were embedded, the first time
+    assert queries.count(question) == 1  # search and the answerer share one question vector
+    assert (counting.documents, counting.queries) == (documents, queries)  # nothing again
+    assert again.text == first.text
+
+
+def quoted(quotes: list[Quote]) -> list[tuple[str, list[str]]]:
+    return [(q.source.paper_id, q.sentences) for q in quotes]
+
+
+def test_cached_sentence_vectors_choose_the_same_quotes(indexed_home, embedder) -> None:
+    """The cache's vectors were embedded in other batches (other questions' papers) than a
+    fresh embedding would use, yet every question on the sample index quotes the same."""
+    ra = ResearchAssistant(Settings(home=indexed_home, reranker="none"))
+    ra.__dict__["embedder"] = embedder
+    lines = DETAIL_QUESTIONS.read_text(encoding="utf-8").splitlines()[:6]
+    questions = [json.loads(line)["question"] for line in lines]
+    cases = [(q, number_sources(ra.retriever.invoke(q))) for q in questions]
+    cache = SentenceCache(embedder)
+    for question, sources in reversed(cases):
+        select_quotes(question, sources, cache)
+    for question, sources in cases:
+        cached = quoted(select_quotes(question, sources, cache))
+        assert cached == quoted(select_quotes(question, sources, embedder)), question
 
 
 def test_titles_from_a_follow_up_rewrite_do_not_steer_the_quote(make_sources, embedder) -> None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 
 from vectorstore.documents import PaperDoc
-from vectorstore.embeddings import Embedder, load_embedder
+from vectorstore.embeddings import Embedder, QueryMemo, load_embedder
 from vectorstore.errors import EmbeddingUnavailable
 from vectorstore.paper_index import PaperIndex
 
@@ -98,6 +98,42 @@ def test_openai_compatible_endpoint_embeds_and_indexes(
     assert report.chunks_embedded == index.collection.count() >= 3
     assert index.collection.metadata["embedding_model"] == "tiny-embed"
     assert all(len(r["input"]) <= 2 for r in EmbeddingsHandler.requests)  # batched
+
+
+def test_query_vectors_are_remembered_within_a_bound_and_failures_are_not() -> None:
+    """One ask embeds its question for search and again for the answerer: the second must
+    cost nothing, and nothing a caller does to its vector may reach the next caller."""
+    calls: list[str] = []
+
+    def embed(text: str) -> list[float]:
+        calls.append(text)
+        return [float(len(text)), 1.0]
+
+    def down(text: str) -> list[float]:
+        raise EmbeddingUnavailable("the server is down")
+
+    memo = QueryMemo(max_entries=2)
+    memo.get("a b", embed).append(9.0)  # a caller's change stays its own
+    assert memo.get("a b", embed) == [3.0, 1.0] and calls == ["a b"]
+    memo.get("c", embed)
+    memo.get("d", embed)  # over the bound: "a b", the least recently used, goes
+    memo.get("a b", embed)
+    assert calls == ["a b", "c", "d", "a b"]
+    with pytest.raises(EmbeddingUnavailable):
+        memo.get("e", down)
+    assert memo.get("e", embed) == [1.0, 1.0] and calls[-1] == "e"  # the failure was not kept
+    off = QueryMemo(max_entries=0)
+    off.get("x", embed)
+    off.get("x", embed)
+    assert calls[-2:] == ["x", "x"]
+
+
+def test_a_server_is_asked_for_a_query_vector_once(embeddings_server: str) -> None:
+    remote = load_embedder("tiny-embed", base_url=embeddings_server)
+    first = remote.embed_query("sparse attention")
+    again = remote.embed_query("sparse attention")
+    assert again == first
+    assert [r["input"] for r in EmbeddingsHandler.requests] == [["sparse attention"]]
 
 
 def test_unreachable_or_refusing_endpoint_is_a_clear_error(embeddings_server: str) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from abc import abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,40 @@ _DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 # Most embedding servers (TEI, vLLM) host BERT-sized models; 512 is a safe cap for chunking.
 REMOTE_MAX_TOKENS = 512
 _WORDISH = re.compile(r"\w+|[^\w\s]")
+QUERY_MEMO_ENTRIES = 256
+
+
+class QueryMemo:
+    """The vectors of the last few queries, by text.
+
+    One `ask` embeds its question twice: search reads its topic (vectorstore.text.topic_of),
+    the extractive answerer the whole question, and for most questions the two are the same
+    text (20 of the 30 dev questions); a chat also repeats questions. Each embedding is a
+    model pass or a server round trip; a memo hit costs microseconds. Bounded, thread-safe;
+    `max_entries = 0` turns it off (benchmarks/bench_ask.py's baseline)."""
+
+    def __init__(self, max_entries: int = QUERY_MEMO_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str, embed: Callable[[str], list[float]]) -> list[float]:
+        """The vector of `text`: remembered, else `embed(text)`, remembered from now on."""
+        with self._lock:
+            known = self._vectors.get(text)
+            if known is not None:
+                self._vectors.move_to_end(text)
+                return known.tolist()  # a copy: a caller may scale its vector in place
+        vector = embed(text)
+        with self._lock:
+            self._vectors[text] = np.asarray(vector, dtype=np.float32)
+            while len(self._vectors) > self.max_entries:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
 
 
 class Embedder(Embeddings):
@@ -61,6 +98,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_tokens = int(model.max_seq_length or 512)
         self._dimension = int(model.get_embedding_dimension())
+        self.query_memo = QueryMemo()
 
     @property
     def dimension(self) -> int:
@@ -90,7 +128,7 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text])[0]
+        return self.query_memo.get(text, lambda t: self._encode([t])[0])
 
 
 class _ProbedEmbedder(Embedder):
@@ -134,6 +172,7 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
             base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries
         )
         self._dimension: int | None = None
+        self.query_memo = QueryMemo()
 
     def count_tokens(self, text: str) -> int:
         return sum(math.ceil(len(piece) / 4) for piece in _WORDISH.findall(text))
@@ -173,7 +212,7 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._request([text])[0]
+        return self.query_memo.get(text, lambda t: self._request([t])[0])
 
 
 class LangChainEmbedder(_ProbedEmbedder):
@@ -195,6 +234,7 @@ class LangChainEmbedder(_ProbedEmbedder):
         self.model_name = embedding_model_name(embeddings)
         self.max_tokens = int(getattr(embeddings, "max_tokens", None) or REMOTE_MAX_TOKENS)
         self._dimension: int | None = None
+        self.query_memo = QueryMemo()
 
     def count_tokens(self, text: str) -> int:
         counter = getattr(self.embeddings, "count_tokens", None)
@@ -209,7 +249,7 @@ class LangChainEmbedder(_ProbedEmbedder):
         return _unit_rows(self.embeddings.embed_documents(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return _unit_rows([self.embeddings.embed_query(text)])[0]
+        return self.query_memo.get(text, lambda t: _unit_rows([self.embeddings.embed_query(t)])[0])
 
     def __repr__(self) -> str:
         return f"LangChainEmbedder({self.embeddings!r}, model_name={self.model_name!r})"
