@@ -24,8 +24,30 @@ TIMEOUT_S = 240
 # --home-prefix whose "0" is that dir; whether the reader is turned off for it). The reader is
 # left on only where it is what the script measures.
 SMOKE: dict[str, tuple[list[str], bool]] = {
+    "bench_add.py": (["--home", "{home}", "--papers", "2"], True),  # adds, then removes again
+    "bench_ask.py": (["--home", "{home}", "--limit", "1", "--repeats", "2"], False),
     "bench_cli.py": (["--home", "{home}", "--runs", "1"], True),
     "bench_index.py": (["5"], True),  # builds fresh homes on purpose: building is measured
+    "bench_load.py": (
+        ["--home", "{home}", "--sessions", "2", "--seconds", "3", "--new-papers", "1"],
+        True,
+    ),  # serves a copy of {home}: its upload adds papers
+    "bench_langchain.py": (
+        [
+            "--distractors",
+            "0",
+            "--speed-papers",
+            "3",
+            "--limit",
+            "2",
+            "--repeats",
+            "1",
+            "--home-prefix",
+            "{prefix}",
+        ],
+        True,
+    ),
+    "bench_memory.py": (["--home", "{home}", "--questions", "2"], True),
     "bench_reader.py": (["--distractors", "0", "--limit", "2", "--home-prefix", "{prefix}"], False),
     "bench_relevance.py": (
         ["--distractors", "0", "--limit", "2", "--home-prefix", "{prefix}"],
@@ -33,6 +55,10 @@ SMOKE: dict[str, tuple[list[str], bool]] = {
     ),
     "bench_retrieval.py": (
         ["--distractors", "0", "--home", "{home}", "--limit", "2", "--repeats", "1"],
+        True,
+    ),
+    "bench_soak.py": (
+        ["--home", "{home}", "--questions", "4", "--warmup", "2", "--every", "2"],
         True,
     ),
     "fit_abstention.py": (["--home", "{home}", "--limit", "2"], True),
@@ -94,3 +120,27 @@ def test_benchmark_runs_tiny(script: str, bench_homes: Path) -> None:
     figures = json.loads(lines[-1])
     assert isinstance(figures, dict) and has_figure(figures), tail
     assert sum(map(is_json_object, lines)) == 1, f"exactly one JSON line\n{tail}"
+
+
+def test_stored_vectors_hand_back_an_index_s_vectors_and_embed_the_rest(
+    indexed_home: Path, embedder
+) -> None:
+    """The distractor indexes built from the corpus index's vectors hold what embedding
+    would have produced (benchmarks/stored_vectors.py)."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.stored_vectors import StoredVectors
+    from vectorstore.paper_index import PaperIndex
+
+    index = PaperIndex(indexed_home, embedder=embedder)
+    ids = index.catalog.chunk_ids()[:3]
+    got = index.collection.get(ids=ids, include=["documents", "embeddings"])
+    texts = [*got["documents"], "A text no index holds: lemur calls at dawn."]
+
+    reused = StoredVectors(indexed_home)
+    vectors = np.asarray(reused.embed_documents(texts))
+
+    assert (reused.hits, reused.misses) == (3, 1)
+    assert np.allclose(vectors[:3], np.asarray(got["embeddings"]), atol=1e-6)
+    assert np.allclose(vectors[3], embedder.embed_documents(texts[3:])[0], atol=1e-5)

@@ -105,6 +105,7 @@ def test_the_papers_tab_compares_through_the_ui(ui_server) -> None:
     html = client.predict([ECHO, DREAM], api_name="/compare")
     assert '<table class="pc-compare">' in html
     assert html.count("<tr>") == 1 + len(ASPECTS)
-    assert "we introduce DreamID" in html and 'class="pc-card"' in html
+    assert "we introduce DreamID" in html and html.count('class="pc-card"') == 2
+    assert "pc-score" not in html  # chosen, not retrieved: no relevance to show
     one = client.predict([ECHO], api_name="/compare")
     assert "pc-warn" in one and "2 to 4" in one

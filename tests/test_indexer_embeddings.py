@@ -188,3 +188,35 @@ def test_loading_the_bundled_model_leaves_the_environment_alone(tmp_path: Path) 
 def test_unknown_local_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingUnavailable, match="Could not load embedding model"):
         load_embedder(str(tmp_path / "missing-model-dir" / "nothing"))
+
+
+def test_counting_tokens_while_chats_encode_never_breaks_an_encode(embedder) -> None:
+    """An upload indexed during chats counts tokens (the chunker) while answers encode: a
+    shared fast tokenizer had its padding state switched mid-encode ("Unable to create
+    tensor"; bench_load.py hit it once in 463 answers, a 20 s loop like this one 4 times)."""
+    import threading
+    import time
+
+    assert embedder.tokenizer is not embedder.model.tokenizer  # counting has its own copy
+    texts = ["word " * (5 + 7 * i) for i in range(16)]  # different lengths: padding matters
+    errors: list[Exception] = []
+    stop = time.monotonic() + 6
+
+    def loop(work) -> None:
+        while time.monotonic() < stop:
+            try:
+                work()
+            except Exception as exc:  # collected for the assertion
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=loop, args=(lambda: embedder.embed_documents(texts),)),
+        threading.Thread(target=loop, args=(lambda: embedder.embed_documents(texts[::-1]),)),
+        threading.Thread(target=loop, args=(lambda: [embedder.count_tokens(t) for t in texts],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert embedder.count_tokens("word word") == 4  # [CLS] word word [SEP]

@@ -144,6 +144,28 @@ def test_chat_answers_from_the_previous_index_while_reindexing(client, ui_server
     assert "added 120" in status
 
 
+def test_an_upload_during_another_run_says_it_waits_instead_of_freezing(
+    client, ui_server, tmp_path
+):
+    """The Index tab hides Gradio's queue display, so an upload queued behind another's run
+    showed nothing until that run ended (benchmarks/bench_load.py found it)."""
+    entries = [(f"Seagrass meadow carbon survey {n}", f"Survey {n}. " * 30) for n in range(80)]
+    bulk = write_dump(tmp_path / "first_of_two.txt", entries)
+    late = write_dump(tmp_path / "second_of_two.txt", [("Kelp canopy mapping", "Drones map it.")])
+    first = Client(ui_server, verbose=False).submit([handle_file(bulk)], api_name="/index_uploads")
+    deadline = time.monotonic() + 60
+    while not any("<progress" in (out[0] or "") for out in first.outputs()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    second = client.submit([handle_file(late)], api_name="/index_uploads")
+    while not any("waiting for another upload" in (out[0] or "") for out in second.outputs()):
+        assert time.monotonic() < deadline and not second.done(), second.outputs()
+        time.sleep(0.1)
+    assert not first.done(), "the second upload should say it waits while the first runs"
+    assert "added 80" in first.result(timeout=600)[0]
+    assert "added 1" in second.result(timeout=600)[0]
+
+
 def test_login_refuses_a_wrong_password(ui_assistant):
     settings = Settings(home=ui_assistant.settings.home, auth="alice:wonder:land")
     demo = launch(ui_assistant, settings, port=free_port(), prevent_thread_lock=True, quiet=True)

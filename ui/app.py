@@ -228,18 +228,31 @@ class UploadHandler:
             yield refused, gr.skip()
             return
         stored = store_uploads(check.accepted, self.settings.index.home / "uploads")
-        if not self.runner.start(stored):
-            busy = "Another index run is in progress; upload again when it has finished."
-            yield refused + render.notice(busy, "error"), gr.skip()
-            return
-        state = self.runner.snapshot()
+        job = yield from self._start_when_free(stored, refused, started)
+        state = self.runner.state_of(job)
         while state.running:
             elapsed = time.monotonic() - started
             panel = render.progress_panel(state.phase, state.done, state.total, elapsed)
             yield refused + panel, gr.skip()
             time.sleep(POLL_SECONDS)
-            state = self.runner.snapshot()
+            state = self.runner.state_of(job)
         yield refused + self._outcome(state, stored), self.stats_html()
+
+    def _start_when_free(
+        self, stored: list[Any], refused: str, started: float
+    ) -> Generator[tuple[str, Any], None, int]:
+        """Start the run for `stored` and return its number, first saying, while another
+        upload's run goes on, that this one waits for it. The runner does one run at a time;
+        the event itself is not limited (wire_index), because a queued event with its progress
+        hidden showed nothing at all until the other run ended: a frozen page."""
+        while (job := self.runner.start(stored)) is None:
+            other = self.runner.snapshot()
+            phase = f"waiting for another upload's index run to finish ({other.phase})"
+            elapsed = time.monotonic() - started
+            panel = render.progress_panel(phase, other.done, other.total, elapsed)
+            yield refused + panel, gr.skip()
+            time.sleep(POLL_SECONDS)
+        return job
 
     def _outcome(self, state: Any, stored: list[Any]) -> str:
         if state.error:
@@ -607,14 +620,17 @@ def wire_papers(parts: PapersParts, handler: PapersHandler) -> dict[str, Any]:
 
 
 def wire_index(parts: IndexParts, uploads: UploadHandler, after: list[dict[str, Any]]) -> None:
-    """Upload -> background index run (one at a time), then refresh whatever `after` lists."""
+    """Upload -> background index run (one at a time), then refresh whatever `after` lists.
+
+    Not limited to one event at a time: the runner already runs one index at a time, and an
+    upload made during another's run must say that it waits (UploadHandler), which it cannot
+    do from Gradio's queue with its progress display hidden."""
     event = parts.button.click(
         uploads.index_uploads,
         parts.files,
         [parts.status, parts.stats],
         api_name="index_uploads",
-        concurrency_limit=1,
-        concurrency_id="index",
+        concurrency_limit=None,
         show_progress="hidden",
     )
     for step in after:

@@ -70,7 +70,8 @@ def comparison_html(table: Comparison) -> str:
             for c in table.rows.get(aspect, [])
         )
         rows.append(f"<tr><th>{render.escape_text(aspect)}</th>{cells}</tr>")
-    cards = "".join(render.source_card(p, "compare") for p in table.papers)
+    # Compared papers were chosen by the user, not retrieved: they have no relevance to show.
+    cards = "".join(render.source_card(p, "compare", scored=False) for p in table.papers)
     return (
         f'<table class="pc-compare"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
         f'<div class="pc-sources">{cards}</div>'

@@ -31,32 +31,46 @@ class JobState:
     report: IndexReport | None = None
     error: str | None = None
     paths: tuple[str, ...] = field(default_factory=tuple)
+    job: int = 0  # the run's number: an upload follows its own run, not the one after it
 
 
 class IndexJobRunner:
     """Starts index runs in a daemon thread; refuses a second run while one is going."""
+
+    KEEP_ENDED = 16  # ended runs whose final state stays readable by number
 
     def __init__(self, assistant: Indexer) -> None:
         self._assistant = assistant
         self._lock = threading.Lock()
         self._state = JobState()
         self._thread: threading.Thread | None = None
+        self._runs = 0
+        self._ended: dict[int, JobState] = {}
 
     def snapshot(self) -> JobState:
         with self._lock:
             return self._state
 
-    def start(self, paths: list[Path]) -> bool:
-        """Start indexing `paths`; False if a job is already running."""
+    def state_of(self, job: int) -> JobState:
+        """Run `job`'s state, also after it ended and a waiting upload started the next run
+        (snapshot() would then show that run's progress and outcome instead)."""
+        with self._lock:
+            if self._state.job == job:
+                return self._state
+            return self._ended.get(job) or JobState(job=job, error=f"index run {job} is unknown")
+
+    def start(self, paths: list[Path]) -> int | None:
+        """Start indexing `paths`: the run's number (1, 2, ...), or None if one is running."""
         with self._lock:
             if self._state.running:
-                return False
-            self._state = JobState(running=True, paths=tuple(str(p) for p in paths))
+                return None
+            self._runs += 1
+            self._state = JobState(running=True, paths=tuple(map(str, paths)), job=self._runs)
             self._thread = threading.Thread(
                 target=self._run, args=(list(paths),), name="paperchat-index", daemon=True
             )
             self._thread.start()
-            return True
+            return self._runs
 
     def wait(self, timeout: float | None = None) -> JobState:
         """Block until the current job ends (used on shutdown and in tests)."""
@@ -77,5 +91,8 @@ class IndexJobRunner:
             error = str(exc)
         except Exception as exc:  # the thread must always end in a state the UI can show
             error = f"indexing failed: {type(exc).__name__}: {exc}"
-        with self._lock:
+        with self._lock:  # no other run can have started: this one is still running
             self._state = replace(self._state, running=False, report=report, error=error)
+            self._ended[self._state.job] = self._state
+            for old in sorted(self._ended)[: -self.KEEP_ENDED]:
+                del self._ended[old]

@@ -139,13 +139,13 @@ def _clip(text: str, limit: int = SNIPPET_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def source_card(source: Source, prefix: str, cited: bool = True) -> str:
-    """One numbered source: title, date, org, upvotes, authors, relevance, the dumps it was
-    seen in, evidence, and the abstract on expand."""
-    meta = [
-        *paper_meta(source.published, source.org, source.upvotes, source.authors_count),
-        f'<span class="pc-score">relevance {source.score:.2f}</span>',
-    ]
+def source_card(source: Source, prefix: str, cited: bool = True, scored: bool = True) -> str:
+    """One numbered source: title, date, org, upvotes, authors, relevance (unless the paper
+    was chosen rather than retrieved: `scored=False`), the dumps it was seen in, evidence, and
+    the abstract on expand."""
+    meta = paper_meta(source.published, source.org, source.upvotes, source.authors_count)
+    if scored:
+        meta.append(f'<span class="pc-score">relevance {source.score:.2f}</span>')
     if not cited:
         meta.append('<span class="pc-uncited">not cited</span>')
     return (

@@ -8,6 +8,7 @@ own LangChain `Embeddings` gets the same interface from `as_embedder` (LangChain
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -98,6 +99,8 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_tokens = int(model.max_seq_length or 512)
         self._dimension = int(model.get_embedding_dimension())
+        self._counting: Any = None  # see `tokenizer`
+        self._counting_lock = threading.Lock()
         self.query_memo = QueryMemo()
 
     @property
@@ -106,11 +109,20 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def tokenizer(self) -> Any:
-        return self.model.tokenizer
+        """A copy of the model's tokenizer, for counting only. A fast tokenizer keeps its
+        padding and truncation settings as state: counting with the model's own one while a
+        chat thread encodes (an upload indexed during chats) switched that state mid-encode
+        ("Unable to create tensor ...", huggingface/tokenizers#537; bench_load.py hit it)."""
+        with self._counting_lock:
+            if self._counting is None:
+                self._counting = copy.deepcopy(self.model.tokenizer)
+            return self._counting
 
     def count_tokens(self, text: str) -> int:
         # verbose=False: long texts are counted, not truncated, and must not spam warnings.
-        return len(self.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+        tokenizer = self.tokenizer
+        with self._counting_lock:
+            return len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
