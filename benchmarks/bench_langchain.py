@@ -30,7 +30,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_retrieval import LATENCY_QUERIES, SHARED, build, p50_p95  # noqa: E402
+from benchmarks.bench_retrieval import (  # noqa: E402
+    LATENCY_QUERIES,
+    SHARED,
+    build,
+    embed_every_query,
+    p50_p95,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -123,6 +129,7 @@ def compare_at(n: int, args: argparse.Namespace) -> dict:
             "baseline": lambda q, k: scored(store.similarity_search_with_score(q, k)),
             "paperchat": lambda q, k: index.searcher.search(q, k),
         }
+        embed_every_query(index.embedder)  # both pipelines share it: both embed every query
         row = {"papers": len(docs)}
         for name, search in systems.items():
             report = evaluate_system(name, search, questions, 10, lambda hits: False)

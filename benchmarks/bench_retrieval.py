@@ -173,6 +173,15 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p['p50_ms']:7.1f} ms  p95 {p['p95_ms']:7.1f} ms"
 
 
+def embed_every_query(embedder) -> None:
+    """Turn the embedder's query memo off: each latency round then embeds its queries again,
+    as a new question would, instead of timing a memo hit from the round before."""
+    memo = getattr(embedder, "query_memo", None)
+    if memo is not None:
+        memo.max_entries = 0
+        memo.clear()
+
+
 def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
     """Prints a row per case; returns {case: {p50_ms, p95_ms}}."""
     from vectorstore.filters import SearchFilters
@@ -180,9 +189,7 @@ def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
     index = assistant.paper_index
     search = index.searcher
     search.search("warm up", 10)  # model, collection and BM25 load
-    memo = getattr(index.embedder, "query_memo", None)
-    if memo is not None:  # every round embeds its queries again, as a new question would
-        memo.max_entries = 0
+    embed_every_query(index.embedder)
     embed = []
     for _ in range(repeats):
         for q in LATENCY_QUERIES:
