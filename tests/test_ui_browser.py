@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import XSS_PAYLOAD, write_dump
+from conftest import XSS_PAYLOAD, app_page, write_dump
 from playwright.sync_api import Page
 
 pytestmark = pytest.mark.slow
@@ -21,14 +21,8 @@ XSS_TITLE = f"Zebrafish swimming gait analysis {XSS_PAYLOAD}"
 @pytest.fixture
 def page(browser, ui_server) -> Page:
     """A fresh page on the app that records any dialog (alert/confirm) a payload might open."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(ui_server)
-    page.wait_for_selector("#pc-question textarea")
-    yield page
-    context.close()
+    with app_page(browser, ui_server) as page:
+        yield page
 
 
 def assert_inert(page: Page) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import write_dump
+from conftest import app_page, write_dump
 from playwright.sync_api import Page
 from whats_new_data import news_assistant, serve
 
@@ -81,14 +81,8 @@ def news(tmp_path_factory, _indexed_home_master, embedder):
 @pytest.fixture
 def page(browser, news) -> Page:
     """A fresh page on the app that records any dialog (alert/confirm) a payload might open."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(news[1])
-    page.wait_for_selector("#pc-question textarea")
-    yield page
-    context.close()
+    with app_page(browser, news[1]) as page:
+        yield page
 
 
 def assert_inert(page: Page, *panels: str) -> None:
