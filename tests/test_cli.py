@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -147,13 +148,13 @@ def test_eval_reports_recall_and_dense_baseline(indexed_home: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
-    home, inbox = tmp_path / "home", tmp_path / "inbox"
-    inbox.mkdir()
-    env = {**os.environ, "PAPERCHAT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+@contextlib.contextmanager
+def watching(inbox: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
+    """`paperchat watch INBOX` in its own session, with its stdout lines queued as they come;
+    its whole process group is stopped on exit."""
     proc = subprocess.Popen(
         [str(BIN), "watch", str(inbox)],
-        env=env,
+        env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -162,6 +163,17 @@ def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
+        yield proc, lines
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    inbox.mkdir()
+    env = {**os.environ, "PAPERCHAT_HOME": str(home)}
+    with watching(inbox, env) as (proc, lines):
         dump = inbox / "new.txt"
         summary, deadline = "", time.monotonic() + 180
         while "added 1" not in summary and time.monotonic() < deadline:
@@ -171,9 +183,6 @@ def test_watch_indexes_dumps_as_they_arrive(tmp_path: Path) -> None:
                 summary = lines.get(timeout=10)
         assert "added 1" in summary and "chunks embedded" in summary, summary
         assert proc.poll() is None, "the watcher keeps running after a batch"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def test_changed_embedding_model_is_refused_until_rebuild(

@@ -7,14 +7,13 @@ import contextlib
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from test_cli import watching
 from whats_new_data import GLACIER, GLACIER_QUESTION, NEW_TITLES, SEA_ICE, write_new_dump
 
 BIN = Path(sys.executable).parent / "paperchat"
@@ -142,18 +141,8 @@ def test_watch_reports_saved_questions_and_arrivals(tmp_path, _indexed_home_mast
     inbox.mkdir()
     assert run("saved", "add", GLACIER_QUESTION, home=home).returncode == 0
     env = {**os.environ, "PAPERCHAT_HOME": str(home), "PAPERCHAT_RERANKER": "none"}
-    proc = subprocess.Popen(
-        [str(BIN), "watch", str(inbox)],
-        env={**env, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     seen: list[str] = []
-    try:
+    with watching(inbox, env) as (_, lines):
         deadline = time.monotonic() + 240
         while ARRIVED not in seen and time.monotonic() < deadline:
             # rewrite the dump until the watcher (which starts asynchronously) picks it up
@@ -164,6 +153,3 @@ def test_watch_reports_saved_questions_and_arrivals(tmp_path, _indexed_home_mast
         assert ARRIVED in seen, seen
         saved = [line for line in seen if line.startswith("saved question")]
         assert saved and GLACIER in saved[0]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
