@@ -178,6 +178,14 @@ def _print_saved(questions: list[SavedQuestion], as_json: bool) -> None:
         typer.echo(f"{number}. [{question.id}] {question.question}")
 
 
+def _print_entry(entry: SavedQuestion, done: str, as_json: bool) -> None:
+    """One saved question after `add` or `remove`: JSON, or "<done> [id] question"."""
+    if as_json:
+        typer.echo(entry.model_dump_json(indent=2))
+    else:
+        typer.echo(f"{done} [{entry.id}] {entry.question}")
+
+
 @saved_app.command("add")
 def saved_add(
     question: Annotated[str, typer.Argument(help="The question to keep asking of new papers.")],
@@ -187,10 +195,7 @@ def saved_add(
     """Save a question; each index run then reports the new papers relevant to it."""
     with user_errors():
         entry = _saved(home).add(question)
-    if as_json:
-        typer.echo(entry.model_dump_json(indent=2))
-    else:
-        typer.echo(f"saved [{entry.id}] {entry.question}")
+    _print_entry(entry, "saved", as_json)
 
 
 @saved_app.command("list")
@@ -210,7 +215,4 @@ def saved_remove(
     """Remove a saved question."""
     with user_errors():
         entry = _saved(home).remove(key)
-    if as_json:
-        typer.echo(entry.model_dump_json(indent=2))
-    else:
-        typer.echo(f"removed [{entry.id}] {entry.question}")
+    _print_entry(entry, "removed", as_json)
