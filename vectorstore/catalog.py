@@ -446,11 +446,11 @@ class Catalog:
     def apply(self, changes: CatalogChanges) -> None:
         """Commit a sync's desired state atomically and mark the stores as needing reconcile."""
         with self._connect() as db:
-            _mark_unwritten(db, [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]])
-            touched = [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]]
+            changed = [d.paper_id for d, _, _ in [*changes.replace, *changes.retag]]
+            _mark_unwritten(db, changed)
             db.executemany(
                 "INSERT OR IGNORE INTO touched VALUES (?)",
-                [(p,) for p in [*touched, *changes.remove]],
+                [(p,) for p in [*changed, *changes.remove]],
             )
             for doc, meta_hash, rows in changes.replace:
                 db.execute("DELETE FROM chunks WHERE paper_id = ?", (doc.paper_id,))

@@ -140,8 +140,7 @@ class Scorer:
         self.n = n
 
     def document_frequency(self, token: str) -> int:
-        column = self.columns.get(token)
-        return 0 if column is None else int(self.indptr[column + 1] - self.indptr[column])
+        return len(self.rows_holding(token))
 
     def rows_holding(self, token: str) -> np.ndarray:
         """Rows (ascending) whose chunk holds `token`."""
