@@ -96,6 +96,7 @@ class ResearchAssistant:
             batch_size=s.embedding_batch_size,
             timeout=s.embedding_timeout,
             max_retries=s.embedding_max_retries,
+            lazy=True,  # commands that only read the index never load the model
         )
 
     @cached_property

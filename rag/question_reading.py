@@ -57,10 +57,28 @@ def read_question(
     kept = without_kinds(found, ignored)
     applied = applied_from_question(explicit, kept.filters)
     sort = kept.sort
-    if not applied.active and sort is None:  # nothing of the question's applied: keep its text
-        return ReadQuestion(question, _active(explicit), None, None)
+    if not applied.active and sort is None:
+        # Nothing of the question's applies. Phrases the user removed as chips stay out of the
+        # text (they asked for no filter, not for those words); otherwise keep it as typed.
+        text = kept.question if ignored & found_kinds(found) else question
+        return ReadQuestion(text, _active(explicit), None, None)
     merged = merge(explicit, kept.filters)
     return ReadQuestion(kept.question, merged, applied if applied.active else None, sort)
+
+
+def found_kinds(found: QuestionFilters) -> set[QuestionFilterKind]:
+    """The kinds of restriction the question's phrases gave."""
+    filters = found.filters
+    kinds: set[QuestionFilterKind] = set()
+    if filters.since or filters.until:
+        kinds.add("dates")
+    if filters.org:
+        kinds.add("org")
+    if filters.min_upvotes is not None:
+        kinds.add("min_upvotes")
+    if found.sort:
+        kinds.add("sort")
+    return kinds
 
 
 def without_kinds(found: QuestionFilters, ignored: set[QuestionFilterKind]) -> QuestionFilters:

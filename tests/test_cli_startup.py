@@ -172,3 +172,16 @@ def test_if_changed_skips_dumps_indexed_unchanged_without_the_model(
     first.write_text(first.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     changed = cli("index", str(edited), "--if-changed", fakes=no_model, home=old_home)
     assert "FAKE" in changed.stderr, "a changed dump is indexed (which needs the model)"
+
+
+@pytest.mark.parametrize("command", ["digest", "trends"])
+def test_digest_and_trends_read_the_index_without_the_model(
+    command: str, no_model: Path, indexed_home: Path
+) -> None:
+    """What's new and trends read stored vectors and the catalog; loading the model only to
+    name it cost about 7 s of each (vectorstore.embeddings.LazyEmbedder)."""
+    result = cli(command, "--json", fakes=no_model, home=indexed_home)
+    _clean(result)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["topics"] and all(topic["label"] for topic in data["topics"])

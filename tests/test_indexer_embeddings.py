@@ -15,7 +15,13 @@ from typing import ClassVar
 import pytest
 
 from vectorstore.documents import PaperDoc
-from vectorstore.embeddings import Embedder, QueryMemo, load_embedder
+from vectorstore.embeddings import (
+    BUNDLED_DIMENSION,
+    Embedder,
+    LazyEmbedder,
+    QueryMemo,
+    load_embedder,
+)
 from vectorstore.errors import EmbeddingUnavailable
 from vectorstore.paper_index import PaperIndex
 
@@ -79,6 +85,31 @@ def test_default_embedder_is_the_bundled_minilm(embedder: Embedder) -> None:
     vectors = embedder.embed_documents(["sparse attention", "diffusion models for video"])
     assert len(vectors) == 2 and all(len(v) == 384 for v in vectors)
     assert all(abs(math.hypot(*v) - 1.0) < 1e-4 for v in vectors)  # normalised for cosine
+
+
+def test_a_lazy_embedder_loads_once_on_first_use_and_names_itself_before(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    loads: list[int] = []
+
+    def load() -> Embedder:
+        loads.append(1)
+        return embedder
+
+    lazy = load_embedder("sentence-transformers/all-MiniLM-L6-v2", lazy=True)
+    assert isinstance(lazy, LazyEmbedder) and lazy.model_name == "all-MiniLM-L6-v2"
+    assert lazy.dimension == BUNDLED_DIMENSION == embedder.dimension and not lazy.is_loaded
+    lazy = LazyEmbedder("all-MiniLM-L6-v2", load, BUNDLED_DIMENSION)
+    index = PaperIndex(tmp_path / "home", embedder=lazy)
+    assert index.collection is not None  # opening checks the model name and dimension only
+    assert loads == [] and not lazy.is_loaded
+    threads = [threading.Thread(target=lazy.embed_query, args=("video",)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [1] and lazy.max_tokens == 256 and lazy.query_memo is embedder.query_memo
+    assert lazy.embed_query("video") == embedder.embed_query("video")
 
 
 def test_openai_compatible_endpoint_embeds_and_indexes(

@@ -84,7 +84,18 @@ def test_removed_kinds_are_not_applied(facts):
     nothing = read_question(question, None, facts, ignore=["all"])
     assert nothing.filters is None and nothing.question == question
     both = read_question(question, None, facts, ignore=["dates", "org"])
-    assert both.filters is None and both.question == question
+    assert both.filters is None and both.question == "face swapping"
+
+
+def test_removing_every_chip_keeps_the_phrases_out_of_the_text(facts):
+    """Unticked chips mean "no filter", not "search for 'in 2025'": the text stays stripped,
+    whichever chip went last."""
+    question = "most upvoted face swapping papers from ByteDance in 2025"
+    read = read_question(question, None, facts, ignore=["dates", "org", "sort"])
+    assert read.filters is None and read.sort is None
+    assert read.question == "face swapping papers"
+    untouched = read_question("face swapping from ByteDance", None, facts, ignore=["dates"])
+    assert untouched.question == "face swapping" and untouched.filters == F(org="ByteDance")
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,11 @@ def test_papers_open_from_a_list_and_from_their_similar_papers(page, tmp_path):
     assert page.locator("#pc-papers [role=columnheader] .cell-menu-button").count() == 0
     page.get_by_label("Filter").fill("LAFR")
     page.locator("#pc-papers-count").get_by_text("1 of").wait_for()
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    assert headers[-2:] == ["Authors", "Seen in"], headers
+    cells = table.locator("tbody tr").filter(visible=True).first.locator("td")
+    authors, seen_in = (c.strip() for c in cells.all_inner_texts()[-2:])
+    assert authors.isdigit() and re.fullmatch(r"\d+ dumps?", seen_in), (authors, seen_in)
     table.get_by_text("LAFR", exact=False).filter(visible=True).first.click()
     detail = page.locator("#pc-paper-detail")
     detail.get_by_text("Find it on Hugging Face Papers").wait_for()

@@ -11,6 +11,7 @@ from rag.models import PaperHit
 from ui.app import chat_options, parse_count, parse_day
 from ui.auth import load_auth
 from ui.papers_table import (
+    COLUMNS,
     filter_papers,
     org_choices,
     similar_rows,
@@ -59,7 +60,7 @@ def test_upload_limits_refuse_with_the_file_name(tmp_path):
     assert stored[0].read_text(encoding="utf-8") == good.read_text(encoding="utf-8")
 
 
-def hit(title, published=None, upvotes=None, org=None, abstract=""):
+def hit(title, published=None, upvotes=None, org=None, abstract="", **more):
     return PaperHit(
         paper_id=title,
         title=title,
@@ -68,6 +69,7 @@ def hit(title, published=None, upvotes=None, org=None, abstract=""):
         upvotes=upvotes,
         org=org,
         abstract=abstract,
+        **more,
     )
 
 
@@ -91,7 +93,20 @@ def test_filter_by_words_in_title_org_or_abstract():
     assert [p.title for p in filter_papers(PAPERS, "video diffusion")] == ["alpha"]
     assert len(filter_papers(PAPERS, "")) == 4
     assert org_choices(PAPERS) == ["ByteDance", "Meta", "meta"]
-    assert table_rows(PAPERS[:2]) == [["beta", "2025-01-02", "Meta", "5"], ["alpha", "", "", ""]]
+    assert table_rows(PAPERS[:2]) == [
+        ["beta", "2025-01-02", "Meta", "5", "", ""],
+        ["alpha", "", "", "", "", ""],
+    ]
+
+
+def test_rows_show_authors_and_the_dumps_seen_in():
+    seen = hit("t", authors_count=4, dumps=["000_a.txt", "004_b.txt"], upvotes=0)
+    once = hit("u", authors_count=1, dumps=["004_b.txt"])
+    assert table_rows([seen, once]) == [
+        ["t", "", "", "0", "4", "2 dumps"],
+        ["u", "", "", "", "1", "1 dump"],
+    ]
+    assert len(COLUMNS) == len(table_rows([seen])[0])
 
 
 def test_chat_options_parse_the_filter_widgets():

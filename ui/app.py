@@ -679,9 +679,11 @@ def build_app(assistant: Any, settings: Settings | None = None) -> gr.Blocks:
 
 
 def warm_up(assistant: Any) -> None:
-    """Load the embedding model and open the store now, not on the first user's question."""
+    """Load the embedding model and open the store now, not on the first user's question
+    (the model loads lazily: embedding one word is what loads it)."""
     try:
         assistant.stats()
+        assistant.embedder.embed_query("paperchat")
     except PaperchatError as exc:  # shown again in the Index tab; the UI still starts
         log.warning("index not ready: %s", exc)
 

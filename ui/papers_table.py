@@ -6,7 +6,7 @@ from rag.models import PaperHit
 
 SORTS = ("Newest first", "Most upvoted", "Title A–Z")
 SIMILAR_SORTS = ("Most similar", "Newest first", "Most upvoted")
-COLUMNS = ["Title", "Published", "Organisation", "Upvotes"]
+COLUMNS = ["Title", "Published", "Organisation", "Upvotes", "Authors", "Seen in"]
 SIMILAR_COLUMNS = ["Similar paper", "Published", "Upvotes"]
 MAX_ROWS = 500
 PAGE_ROWS = 15
@@ -36,11 +36,30 @@ def sort_papers(papers: list[PaperHit], by: str) -> list[PaperHit]:
 
 
 def table_rows(papers: list[PaperHit]) -> list[list[str]]:
-    """Rows for the Dataframe (plain text cells; the Dataframe shows them as text)."""
+    """Rows for the paper list, one cell per COLUMNS entry (blank where the dumps carried no
+    metadata: dumps 001-003 print no org, upvotes or authors)."""
     return [
-        [p.title, p.published or "", p.org or "", "" if p.upvotes is None else str(p.upvotes)]
+        [
+            p.title,
+            p.published or "",
+            p.org or "",
+            _number(p.upvotes),
+            _number(p.authors_count),
+            _dumps_seen(p.dumps),
+        ]
         for p in papers[:MAX_ROWS]
     ]
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _dumps_seen(dumps: list[str]) -> str:
+    """How many dumps a paper was seen in (the names are in its detail pane)."""
+    if not dumps:
+        return ""
+    return "1 dump" if len(dumps) == 1 else f"{len(dumps)} dumps"
 
 
 def org_choices(papers: list[PaperHit]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -46,9 +47,16 @@ class Chunker:
             raise ValueError(f"chunk_tokens must be more than {MIN_BODY_TOKENS}")
         self.embedder = embedder
         self.config = ChunkConfig(chunk_tokens, chunk_overlap_tokens)
-        # The hard limit: never more than the model reads, whatever the settings say.
-        self.limit = min(chunk_tokens, embedder.max_tokens)
-        self._special = embedder.count_tokens("")
+
+    # Read on the first chunk, not here: a lazy embedder would load its model to answer.
+    @cached_property
+    def limit(self) -> int:
+        """The hard limit: never more than the model reads, whatever the settings say."""
+        return min(self.config.chunk_tokens, self.embedder.max_tokens)
+
+    @cached_property
+    def _special(self) -> int:
+        return self.embedder.count_tokens("")
 
     def _text_tokens(self, text: str) -> int:
         """Tokens of `text` alone, without the special tokens added once per model input."""

