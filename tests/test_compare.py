@@ -109,3 +109,24 @@ def test_the_papers_tab_compares_through_the_ui(ui_server) -> None:
     assert "pc-score" not in html  # chosen, not retrieved: no relevance to show
     one = client.predict([ECHO], api_name="/compare")
     assert "pc-warn" in one and "2 to 4" in one
+
+
+def test_a_limitation_cell_takes_the_papers_own_limits_not_earlier_works() -> None:
+    """Abstracts name a limitation mostly to say they overcome it; quoting that sentence as
+    the paper's limitation says the opposite of what it means."""
+    from rag.compare import _candidates
+
+    not_limits = [
+        "We will release the code and the dataset to facilitate future work.",
+        "To address this limitation, we propose LAFR, a latent adapter.",
+        "Existing methods fail to preserve identity under large poses.",
+        "However, these approaches face critical limitations in real-world use.",
+        "Experiments show that our model reduces the failure rate by 40%.",
+        "This effectively addresses the limitation of requiring paired data.",
+    ]
+    own = [
+        "Our method still struggles with extreme head poses, which we leave to future work.",
+        "We also discuss the limitations of our approach.",
+        "Limitations of the proposed method include its memory cost.",
+    ]
+    assert _candidates("limitations", not_limits + own) == own
