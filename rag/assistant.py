@@ -35,6 +35,7 @@ from vectorstore.filters import SearchFilters
 if TYPE_CHECKING:
     from rag.compare import Comparison
     from rag.digest import Digest
+    from rag.digest_summaries import SummaryWriter
     from rag.saved import SavedQuestion, SavedQuestions
     from rag.trends import Trends
 
@@ -305,13 +306,25 @@ class ResearchAssistant:
 
     # --- what's new, trends, saved questions (rag.digest, rag.trends, rag.saved) ---------------
 
-    def digest(self, since: date | str | None = None) -> Digest:
+    def digest(self, since: date | str | None = None, *, extractive: bool = False) -> Digest:
         """What's new: the papers the last index run that added any added, or with `since`
         those first captured on or after that day; in topics, each with its cited
-        contribution sentence, and the saved questions they are relevant to (rag.digest)."""
+        contribution sentence, and the saved questions they are relevant to (rag.digest).
+        With an LLM configured it writes those sentences, checked and cited
+        (rag.digest_summaries), unless `extractive`."""
         from rag.digest import build_digest
 
-        return build_digest(self, _as_day(since, "since"))
+        writer = None if extractive else self.summary_writer
+        return build_digest(self, _as_day(since, "since"), writer)
+
+    @cached_property
+    def summary_writer(self) -> SummaryWriter | None:
+        """Writes digest summaries with the LLM (None without one); remembers what it wrote."""
+        if self.llm is None:
+            return None
+        from rag.digest_summaries import SummaryWriter
+
+        return SummaryWriter(self.llm, self.settings.llm)
 
     def trends(self, *, max_topics: int | None = None, window: int | None = None) -> Trends:
         """Topic momentum over capture months: each topic's share of papers and upvotes per

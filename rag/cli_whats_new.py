@@ -49,16 +49,24 @@ def digest(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the digest as Markdown with references.")
     ] = False,
+    extractive: Annotated[
+        bool,
+        typer.Option(
+            "--extractive",
+            help="Quote each abstract's contribution sentence even when an LLM is configured.",
+        ),
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What's new: the new papers in topics, each with its cited contribution sentence."""
+    """What's new: the new papers in topics, each with its cited contribution sentence (written
+    by the LLM when one is configured)."""
     with user_errors():
         if as_json and markdown:
             raise InputError("--json cannot be combined with --markdown.")
         settings = load_settings(home)
         day = parse_date(since, "--since")
-        result = make_assistant(settings).digest(day)
+        result = make_assistant(settings).digest(day, extractive=extractive)
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     elif markdown:
@@ -72,6 +80,8 @@ def digest(
 def format_digest(result: Digest) -> str:
     """The digest for a terminal: topics, their papers (numbered), the saved questions."""
     lines = [f"What's new: {result.headline()} — {result.scope}"]
+    if result.papers:
+        lines.append(f"({result.summaries})")
     by_topic: dict[str, list] = {}
     for paper in result.papers:
         by_topic.setdefault(paper.topic, []).append(paper)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,9 @@ from vectorstore.text import split_sentences
 
 if TYPE_CHECKING:
     from rag.assistant import ResearchAssistant
+    from rag.digest_summaries import SummaryWriter
+
+QUOTED = "summaries quoted from each paper's abstract"
 
 _CONTRIBUTION = (
     re.compile(
@@ -57,6 +60,7 @@ class DigestPaper(BaseModel):
     org: str | None = None
     topic: str
     summary: str
+    summary_by: Literal["abstract", "llm"] = "abstract"
     first_captured: str | None = None
     dumps: list[str] = Field(default_factory=list)
 
@@ -78,11 +82,13 @@ class Digest(BaseModel):
     saved: list[SavedMatch] = Field(default_factory=list)
     since: str | None = None
     scope: str = ""
+    summaries: str = QUOTED
 
     def as_json(self) -> dict[str, Any]:
         """The shape `paperchat digest --json` prints (README, "What's new")."""
         keys = ("title", "published", "upvotes", "org", "topic", "summary")
         return {
+            "summaries": self.summaries,
             "papers": [{k: getattr(p, k) for k in keys} for p in self.papers],
             "topics": [{"label": t.label, "papers": t.papers} for t in self.topics],
             "saved": [
@@ -208,8 +214,11 @@ def assemble(
     return rows, topics
 
 
-def build_digest(ra: ResearchAssistant, since: date | None = None) -> Digest:
-    """The digest of one assistant's index (see ResearchAssistant.digest)."""
+def build_digest(
+    ra: ResearchAssistant, since: date | None = None, writer: SummaryWriter | None = None
+) -> Digest:
+    """The digest of one assistant's index (see ResearchAssistant.digest); with `writer`, the
+    LLM writes the summaries (rag.digest_summaries)."""
     from rag.arrivals import last_arrival
 
     index = ra.paper_index
@@ -229,11 +238,15 @@ def build_digest(ra: ResearchAssistant, since: date | None = None) -> Digest:
             scope = "papers seen only in the most recently indexed dumps"
         else:
             chosen, scope = [], "nothing is indexed yet: `paperchat index DUMPS` first"
-    return digest_of(ra, chosen, scope, since)
+    return digest_of(ra, chosen, scope, since, writer)
 
 
 def digest_of(
-    ra: ResearchAssistant, chosen: Sequence[str], scope: str, since: date | None = None
+    ra: ResearchAssistant,
+    chosen: Sequence[str],
+    scope: str,
+    since: date | None = None,
+    writer: SummaryWriter | None = None,
 ) -> Digest:
     """The digest of exactly these papers (those still indexed and written)."""
     index = ra.paper_index
@@ -244,13 +257,31 @@ def digest_of(
     captures = first_captures(papers, index.dumps())
     rows, labels = assemble(order_topics(topics, ids, papers), papers, captures)
     saved = ra.saved_matches(ids, vectors=(ids, vectors))
+    summaries = QUOTED
+    if writer is not None and rows:
+        rows, summaries = written_summaries(writer, rows, papers)
     return Digest(
         papers=rows,
         topics=labels,
         saved=saved,
         since=since.isoformat() if since else None,
         scope=scope,
+        summaries=summaries,
     )
+
+
+def written_summaries(
+    writer: SummaryWriter, rows: list[DigestPaper], papers: dict[str, PaperDoc]
+) -> tuple[list[DigestPaper], str]:
+    """The rows with the summaries the model wrote well; the others keep their quote."""
+    written, report = writer.write([(r.number, r.paper_id) for r in rows], papers)
+    rows = [
+        r.model_copy(update={"summary": written[r.paper_id], "summary_by": "llm"})
+        if r.paper_id in written
+        else r
+        for r in rows
+    ]
+    return rows, report.describe()
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -261,7 +292,8 @@ def digest_markdown(digest: Digest) -> str:
     topic, one bullet per paper with its cited summary, the saved questions' new papers."""
     from rag.export import markdown_escape, reference_line
 
-    parts = [f"# What's new: {digest.headline()}", f"*{markdown_escape(digest.scope)}.*"]
+    scope = f"{digest.scope}; {digest.summaries}" if digest.papers else digest.scope
+    parts = [f"# What's new: {digest.headline()}", f"*{markdown_escape(scope)}.*"]
     by_topic: dict[str, list[DigestPaper]] = {}
     for paper in digest.papers:
         by_topic.setdefault(paper.topic, []).append(paper)

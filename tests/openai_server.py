@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,6 +53,9 @@ class FakeOpenAIServer:
     """Start with `.start()`; `base_url` ends in /v1 like every OpenAI-compatible server."""
 
     default_text: str = "Nothing was scripted for this request."
+    # When nothing is scripted: a reply made from the request (a model that reads its prompt),
+    # for requests sent in parallel, whose order a script cannot know.
+    responder: Callable[[Recorded], Scripted] | None = None
     requests: list[Recorded] = field(default_factory=list)
     _script: list[Scripted] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,9 +101,13 @@ class FakeOpenAIServer:
         with self._lock:
             self._script.append(item)
 
-    def _next(self) -> Scripted:
+    def _next(self, request: Recorded) -> Scripted:
         with self._lock:
-            return self._script.pop(0) if self._script else Scripted(text=self.default_text)
+            if self._script:
+                return self._script.pop(0)
+        if self.responder is not None:
+            return self.responder(request)
+        return Scripted(text=self.default_text)
 
     def reset(self) -> None:
         with self._lock:
@@ -156,13 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._json(400, _error("body is not JSON", "invalid_request_error"))
             return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Recorded(self.path, headers, body)
         with self.fake._lock:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            self.fake.requests.append(Recorded(self.path, headers, body))
+            self.fake.requests.append(request)
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
             return
-        scripted = self.fake._next()
+        scripted = self.fake._next(request)
         if scripted.hang_seconds:
             self.fake._stopping.wait(scripted.hang_seconds)
             return  # close without answering, like a wedged server

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import time
@@ -61,7 +62,7 @@ def test_digest_json_is_the_documented_shape(home):
     result = run("digest", "--json", home=home)
     assert result.returncode == 0, result.stderr
     digest = json.loads(result.stdout)
-    assert set(digest) == {"papers", "topics", "saved"}
+    assert set(digest) == {"papers", "topics", "saved", "summaries"}
     keys = {"title", "published", "upvotes", "org", "topic", "summary"}
     assert all(set(p) == keys for p in digest["papers"])
     assert {p["title"] for p in digest["papers"]} == NEW_TITLES
@@ -153,3 +154,22 @@ def test_watch_reports_saved_questions_and_arrivals(tmp_path, _indexed_home_mast
         assert ARRIVED in seen, seen
         saved = [line for line in seen if line.startswith("saved question")]
         assert saved and GLACIER in saved[0]
+
+
+def test_digest_summaries_come_from_the_configured_llm_unless_extractive(home, openai_server):
+    from openai_server import Scripted
+
+    def model(request):
+        number = re.search(r'<source id="(\d+)">', request.prompt).group(1)
+        return Scripted(text=f"A one-line summary of this paper [{number}].")
+
+    openai_server.responder = model
+    llm = {"OPENAI_BASE_URL": openai_server.base_url, "PAPERCHAT_LLM_MODEL": "test-model"}
+    written = json.loads(run("digest", "--json", home=home, **llm).stdout)
+    assert written["summaries"].startswith("summaries written by test-model")
+    assert [p["summary"] for p in written["papers"]] == [
+        f"A one-line summary of this paper. [{n}]" for n in (1, 2, 3)
+    ]
+    text = run("digest", "--extractive", home=home, **llm).stdout
+    assert "(summaries quoted from each paper's abstract)" in text
+    assert len(openai_server.requests) == 3

@@ -3,6 +3,7 @@ their stored vectors, one cited contribution sentence each, the order, JSON and 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def test_json_has_exactly_the_documented_shape(after_new_dump):
     ra, _, _ = after_new_dump
     shape = ra.digest().as_json()
 
-    assert set(shape) == {"papers", "topics", "saved"}
+    assert set(shape) == {"papers", "topics", "saved", "summaries"}
+    assert shape["summaries"] == "summaries quoted from each paper's abstract"
     keys = {"title", "published", "upvotes", "org", "topic", "summary"}
     assert all(set(paper) == keys for paper in shape["papers"])
     assert all(set(topic) == {"label", "papers"} for topic in shape["topics"])
@@ -179,4 +181,99 @@ def test_contribution_sentence_prefers_the_stated_contribution():
     )
     assert contribution_sentence("Why tiny glaciers melt", plain) == (
         "Tiny glaciers melt faster in warm winters than large ones do."
+    )
+
+
+# --- summaries written by an LLM (rag.digest_summaries), against the tests' OpenAI server ----
+
+
+def _number_in(prompt: str) -> int:
+    return int(re.search(r'<source id="(\d+)">', prompt).group(1))
+
+
+def _digest_model(request):
+    """A model that reads its prompt: one cited sentence, a refusal for the protein paper, an
+    HTTP 500 for the glacier paper."""
+    from openai_server import Scripted
+
+    prompt = request.prompt
+    if PROTEIN in prompt:
+        return Scripted(text="The indexed papers do not cover this.")
+    if GLACIER in prompt:
+        return Scripted(status=500)
+    return Scripted(
+        text=f"It retrieves sea ice thickness with a diffusion prior [{_number_in(prompt)}]."
+    )
+
+
+def test_an_llm_writes_checked_cited_summaries_and_quotes_the_rest(
+    after_new_dump, openai_server, embedder
+):
+    from rag.assistant import ResearchAssistant
+    from rag.settings import Settings
+
+    ra, _, _ = after_new_dump
+    openai_server.responder = _digest_model
+    settings = Settings(
+        home=ra.settings.index.home,
+        reranker="none",
+        openai_base_url=openai_server.base_url,
+        llm_model="test-model",
+        llm_timeout=5.0,
+        llm_max_retries=0,
+    )
+    with_llm = ResearchAssistant(settings)
+    with_llm.__dict__["embedder"] = embedder
+    digest = with_llm.digest()
+
+    by_title = {p.title: p for p in digest.papers}
+    sea_ice = by_title[SEA_ICE]
+    assert sea_ice.summary_by == "llm"
+    assert (
+        sea_ice.summary
+        == f"It retrieves sea ice thickness with a diffusion prior. [{sea_ice.number}]"
+    )
+    for title, sentence in ((PROTEIN, PROTEIN_CONTRIBUTION), (GLACIER, GLACIER_CONTRIBUTION)):
+        paper = by_title[title]
+        assert (paper.summary_by, paper.summary) == ("abstract", f"{sentence} [{paper.number}]")
+    assert digest.summaries.startswith("summaries written by test-model")
+    assert "2 quoted from the abstract instead" in digest.summaries
+    assert (
+        "did not cite just that paper" in digest.summaries and "request failed" in digest.summaries
+    )
+    assert digest.as_json()["summaries"] == digest.summaries
+    assert digest.summaries in digest_markdown(digest)
+    # each request holds one paper, as data inside its source block, numbered as in the digest
+    prompts = [r.prompt for r in openai_server.requests]
+    assert len(prompts) == 3
+    for paper in digest.papers:
+        (prompt,) = [p for p in prompts if paper.title in p]
+        assert _number_in(prompt) == paper.number and f"[{paper.number}]" in prompt
+        assert sum(other.title in prompt for other in digest.papers) == 1
+
+    again = with_llm.digest()  # what was written is remembered; failures are asked again
+    assert again.papers == digest.papers and len(openai_server.requests) == 5
+    quoted = with_llm.digest(extractive=True)
+    assert {p.summary_by for p in quoted.papers} == {"abstract"} and len(
+        openai_server.requests
+    ) == 5
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It does many things.",  # no citation
+        "It retrieves sea ice [1] and forecasts glaciers [2].",  # cites another paper
+        "It " + "really " * 70 + "retrieves sea ice [1].",  # not one short sentence
+        "The abstract does not mention this [1].",
+    ],
+)
+def test_a_summary_that_does_not_cite_just_its_paper_is_refused(reply):
+    from rag.digest_summaries import checked
+    from rag.models import Source
+
+    source = Source(number=1, paper_id="p", title=SEA_ICE, score=0.0, abstract="Sea ice.")
+    assert checked(reply, source) is None
+    assert (
+        checked("Sea ice [1] from radar altimetry.", source) == "Sea ice from radar altimetry. [1]"
     )

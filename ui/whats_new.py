@@ -104,6 +104,7 @@ def digest_html(digest: Digest) -> str:
     if not digest.papers:
         hint = "Index new dumps (Index tab), or pick a date to see the papers first captured since."
         return f'<div class="pc-digest">{head}<div class="pc-empty">{hint}</div></div>'
+    head += f'<div class="pc-digest-scope">{render.escape_text(digest.summaries)}.</div>'
     by_topic: dict[str, list[DigestPaper]] = {}
     for paper in digest.papers:
         by_topic.setdefault(paper.topic, []).append(paper)
