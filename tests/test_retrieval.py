@@ -6,6 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -231,3 +232,41 @@ def test_score_means_relevance_in_every_result_shape(paper_index):
         source = Source.from_document(doc, number=1)
         assert hit.score == source.score == doc.metadata["score"]
         assert source.model_dump(exclude={"number"}) == hit.model_dump()
+
+
+FILTER_CASES = [
+    SearchFilters(since=date(2024, 1, 1), until=date(2024, 12, 31)),
+    SearchFilters(since=date(2025, 3, 1)),
+    SearchFilters(until=date(2021, 1, 1)),
+    SearchFilters(org="bytedance"),
+    SearchFilters(org="  StepFun "),
+    SearchFilters(org="stepfun-ai"),
+    SearchFilters(min_upvotes=5),
+    SearchFilters(min_upvotes=0),
+    SearchFilters(since=date(2023, 1, 1), min_upvotes=2, org="ByteDance"),
+]
+
+
+@pytest.mark.parametrize("filters", FILTER_CASES)
+def test_filter_columns_pass_exactly_the_papers_matches_passes(paper_index, filters):
+    """The vectorised filter (a few numpy comparisons over all papers) must agree with the
+    predicate paper by paper, including papers without metadata (dumps 001-003)."""
+    from vectorstore.filters import FilterColumns
+
+    table = {pid: doc.metadata for pid, doc in paper_index.papers().items()}
+    columns = FilterColumns(table)
+    expected = [filters.matches(meta) for meta in table.values()]
+    assert columns.mask(filters).tolist() == expected
+    assert any(expected) or filters.until  # the cases select something (or test "none")
+    reordered = [*reversed(list(table)), "not-a-paper"]
+    assert columns.mask_of(reordered, filters).tolist() == [*reversed(expected), False]
+    assert columns.matching_orgs(filters) == filters.matching_orgs(table.values())
+
+
+def test_keyword_search_keeps_only_the_chunks_of_passing_papers(paper_index):
+    keywords = paper_index.keyword_index
+    passing = {pid for pid, doc in paper_index.papers().items() if "2024" in str(doc.metadata)}
+    hits = keywords.search("face identity", k=1000, papers=lambda ids: np.isin(ids, list(passing)))
+    everything = keywords.search("face identity", k=1000)
+    assert hits and {c.split("#")[0] for c, _ in hits} <= passing
+    assert hits == [(c, s) for c, s in everything if c.split("#")[0] in passing]

@@ -10,6 +10,11 @@ from typing import Any
 SCALAR = (str, int, float, bool)
 
 
+def paper_of(chunk_id: str) -> str:
+    """Chunk ids are `{paper_id}#{content_hash[:12]}#{i}` (vectorstore.indexer, CONTRACTS.md)."""
+    return chunk_id.split("#", 1)[0]
+
+
 @dataclass(frozen=True)
 class PaperDoc:
     """A paper as the store sees it: what is indexed, chunked and returned by the catalog.

@@ -8,10 +8,12 @@ pre-filter when post-filtering leaves too few hits).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 ORG_KEYS = ("org", "org_handle")
 
@@ -88,3 +90,56 @@ class SearchFilters:
             for key in ORG_KEYS
             if m.get(key) is not None and str(m[key]).casefold() == wanted
         }
+
+
+class FilterColumns:
+    """The filtered fields of every indexed paper as arrays, so that a filter is a few numpy
+    comparisons over all papers instead of `SearchFilters.matches` called 40,000 times per
+    question (the BM25 side of a filtered search at 40,000 papers spent most of its time
+    there). `mask` gives the same answer as `matches`, paper by paper (a test checks it)."""
+
+    def __init__(self, table: Mapping[str, Mapping[str, Any]]) -> None:
+        self.paper_ids = list(table)
+        self.position = {pid: i for i, pid in enumerate(self.paper_ids)}
+        metas = list(table.values())
+        self.published = _int_column(metas, "published_ts")
+        self.upvotes = _int_column(metas, "upvotes")
+        self.orgs = [
+            np.asarray([str(m.get(key, "")).casefold() for m in metas], dtype=object)
+            for key in ORG_KEYS
+        ]
+        self._names = sorted({str(m[k]) for m in metas for k in ORG_KEYS if m.get(k) is not None})
+
+    def mask(self, filters: SearchFilters) -> np.ndarray:
+        """A bool per paper (in `paper_ids` order): does it pass `filters`?"""
+        keep = np.ones(len(self.paper_ids), dtype=bool)
+        known = self.published >= 0
+        if filters.since:
+            keep &= known & (self.published >= date_number(filters.since))
+        if filters.until:
+            keep &= known & (self.published <= date_number(filters.until))
+        if filters.min_upvotes is not None and filters.min_upvotes > 0:
+            keep &= (self.upvotes >= 0) & (self.upvotes >= filters.min_upvotes)
+        if filters.org and filters.org.strip():
+            wanted = filters.org.strip().casefold()
+            keep &= np.logical_or.reduce([column == wanted for column in self.orgs])
+        return keep
+
+    def mask_of(self, paper_ids: Sequence[str], filters: SearchFilters) -> np.ndarray:
+        """`mask` for these papers, in their order (a paper not in the table never passes)."""
+        rows = np.asarray([self.position.get(pid, -1) for pid in paper_ids], dtype=np.int64)
+        passed = np.append(self.mask(filters), False)  # row -1: unknown paper
+        return passed[rows]
+
+    def matching_orgs(self, filters: SearchFilters) -> set[str]:
+        """`SearchFilters.matching_orgs` over the indexed names, without reading every paper."""
+        if not (filters.org and filters.org.strip()):
+            return set()
+        wanted = filters.org.strip().casefold()
+        return {name for name in self._names if name.casefold() == wanted}
+
+
+def _int_column(metas: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    """The field as int64; -1 where a paper lacks it (dates and upvotes are never negative)."""
+    values = [m.get(key) for m in metas]
+    return np.asarray([-1 if v is None else int(v) for v in values], dtype=np.int64)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from vectorstore.documents import paper_of
 from vectorstore.text import index_terms
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ LAYOUT = "term-counts-1"
 VERSION = f"{TOKENIZER}|{LAYOUT}"
 K1, B = 1.5, 0.75  # bm25s's defaults, which the index was built with before
 Rows = tuple[list[str], list[str]]  # chunk ids, documents
+PaperMask = Callable[[list[str]], np.ndarray]  # paper ids -> a bool per paper
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -175,6 +177,7 @@ class KeywordIndex:
         self._counts = TermCounts.empty()
         self._scorer: Scorer | None = None
         self._positions: dict[str, int] = {}
+        self._papers_of_rows: tuple[list[str], np.ndarray] | None = None
 
     # --- state -----------------------------------------------------------------------------
     def _current(self) -> dict[str, str | int]:
@@ -220,6 +223,7 @@ class KeywordIndex:
         self._counts = counts
         self._scorer = Scorer(counts) if counts.ids else None
         self._positions = {chunk_id: i for i, chunk_id in enumerate(counts.ids)}
+        self._papers_of_rows = None
         self._loaded_generation = generation
 
     def _current_is_readable(self) -> bool:
@@ -297,7 +301,7 @@ class KeywordIndex:
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
         self._loaded_generation, self._counts = None, TermCounts.empty()
-        self._scorer, self._positions = None, {}
+        self._scorer, self._positions, self._papers_of_rows = None, {}, None
 
     def _remove_stale(self, keep: str) -> None:
         for path in self.root.iterdir():
@@ -334,10 +338,15 @@ class KeywordIndex:
         return held
 
     def search(
-        self, query: str, k: int = 10, allowed: Collection[str] | None = None
+        self,
+        query: str,
+        k: int = 10,
+        allowed: Collection[str] | None = None,
+        papers: PaperMask | None = None,
     ) -> list[tuple[str, float]]:
-        """Best `k` (chunk_id, bm25 score) pairs with a positive score; `allowed` restricts the
-        candidates to those chunk ids (e.g. chunks that pass metadata filters)."""
+        """Best `k` (chunk_id, bm25 score) pairs with a positive score. `allowed` restricts the
+        candidates to those chunk ids; `papers` to the chunks of the papers it passes: given
+        the index's paper ids, it returns a bool per paper (metadata filters, vectorised)."""
         self._refresh()
         tokens = tokenize([query])[0]
         if self._scorer is None or not tokens:
@@ -347,7 +356,19 @@ class KeywordIndex:
             mask = np.zeros(len(scores), dtype=bool)
             mask[[self._positions[c] for c in allowed if c in self._positions]] = True
             scores = np.where(mask, scores, 0.0)
+        if papers is not None:
+            paper_ids, row_paper = self._row_papers()
+            scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
         return _best(scores, self._counts.ids, k)
+
+    def _row_papers(self) -> tuple[list[str], np.ndarray]:
+        """(the papers of the live rows, each row's position in that list); once per
+        generation, so a filtered search does not split 85k chunk ids per question."""
+        if self._papers_of_rows is None:
+            position: dict[str, int] = {}
+            rows = [position.setdefault(paper_of(c), len(position)) for c in self._counts.ids]
+            self._papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
+        return self._papers_of_rows
 
 
 def _best(scores: np.ndarray, ids: list[str], k: int) -> list[tuple[str, float]]:

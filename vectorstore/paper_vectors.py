@@ -13,15 +13,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from vectorstore.documents import paper_of
 from vectorstore.paper_store import PaperStore
 
 SCAN_PAGE = 5000
 ID_BATCH = 1000
-
-
-def paper_of(chunk_id: str) -> str:
-    """Chunk ids are `{paper_id}#{content_hash[:12]}#{i}` (vectorstore.indexer)."""
-    return chunk_id.split("#", 1)[0]
 
 
 def mean_vectors(

@@ -39,8 +39,8 @@ from pydantic import ConfigDict
 from vectorstore import fusion
 from vectorstore.catalog import ChunkRow
 from vectorstore.defaults import RERANK_TOP_N
-from vectorstore.documents import PaperDoc
-from vectorstore.filters import SearchFilters
+from vectorstore.documents import PaperDoc, paper_of
+from vectorstore.filters import FilterColumns, SearchFilters
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.reader import Reader
 from vectorstore.rerank import rerank as reranked
@@ -54,11 +54,6 @@ DEPTH = 100  # chunks fetched from each retriever, and papers taken from each in
 OVERFETCH = 5  # with filters: unfiltered chunks fetched per chunk wanted, before falling back
 BM25_FETCH = 1000  # BM25 chunks scored per query (all of them on small indexes)
 EVIDENCE_CHUNKS = 2
-
-
-def paper_of(chunk_id: str) -> str:
-    """Chunk ids are `{paper_id}#{content_hash[:12]}#{i}` (see CONTRACTS.md)."""
-    return chunk_id.split("#", 1)[0]
 
 
 @dataclass
@@ -115,6 +110,7 @@ class PaperSearch:
         self.rerank_top_n = rerank_top_n
         self._table_key: str | None = None
         self._table: dict[str, dict[str, Any]] = {}
+        self._columns: FilterColumns | None = None
 
     # --- public --------------------------------------------------------------------------
     def search(
@@ -216,7 +212,7 @@ class PaperSearch:
     def _dense_where(
         self, qvec: np.ndarray, depth: int, filters: SearchFilters
     ) -> list[tuple[str, float]]:
-        where = filters.chroma_where(filters.matching_orgs(self._paper_table().values()))
+        where = filters.chroma_where(self._filter_columns().matching_orgs(filters))
         return [(cid, s) for cid, s, _ in self.store.nearest(qvec, depth, where)]
 
     # --- BM25 ----------------------------------------------------------------------------
@@ -233,9 +229,10 @@ class PaperSearch:
             kept = [(c, s) for c, s in found if filters.matches(table.get(paper_of(c), {}))]
             if strategy == "post" or len(found) < BM25_FETCH or _papers(kept) >= k:
                 return kept
-        allowed = {pid for pid, meta in table.items() if filters.matches(meta)}
-        ids = [c for c in keywords.ids if paper_of(c) in allowed]
-        return keywords.search(text, k=BM25_FETCH, allowed=ids) if ids else []
+        columns = self._filter_columns()
+        return keywords.search(
+            text, k=BM25_FETCH, papers=lambda paper_ids: columns.mask_of(paper_ids, filters)
+        )
 
     # --- scoring ---------------------------------------------------------------------------
     def _score_exactly(
@@ -299,7 +296,16 @@ class PaperSearch:
         if key != self._table_key or not self._table:
             self._table = {pid: doc.metadata for pid, doc in self.store.papers().items()}
             self._table_key = key
+            self._columns = None
         return self._table
+
+    def _filter_columns(self) -> FilterColumns:
+        """The paper table as filter arrays (vectorstore.filters.FilterColumns), rebuilt with
+        the table."""
+        table = self._paper_table()
+        if self._columns is None:
+            self._columns = FilterColumns(table)
+        return self._columns
 
 
 class _LexicalEvidence:
