@@ -77,20 +77,21 @@ class SummaryWriter:
         report = SummaryReport(self.model)
         sources = {pid: _source(number, papers[pid]) for number, pid in numbered}
         keys = {pid: (self.model, pid, papers[pid].content_hash) for pid in sources}
-        with self._lock:
-            done = {pid: self._written[k] for pid, k in keys.items() if k in self._written}
-        todo = [pid for pid in sources if pid not in done]
+        with self._lock:  # remembered without their number: it changes from digest to digest
+            sentences = {pid: self._written[k] for pid, k in keys.items() if k in self._written}
+        todo = [pid for pid in sources if pid not in sentences]
         replies = self._ask([sources[pid] for pid in todo])
         for pid, reply in zip(todo, replies, strict=True):
-            summary = reply if isinstance(reply, LLMError) else checked(reply, sources[pid])
-            if isinstance(summary, str):
-                done[pid] = summary
+            sentence = reply if isinstance(reply, LLMError) else checked(reply, sources[pid])
+            if isinstance(sentence, str):
+                sentences[pid] = sentence
                 with self._lock:
-                    self._written[keys[pid]] = summary
+                    self._written[keys[pid]] = sentence
             else:
-                report.reasons.append(_reason(summary))
-        report.written = len(done)
-        report.quoted = len(sources) - len(done)
+                report.reasons.append(_reason(sentence))
+        report.written = len(sentences)
+        report.quoted = len(sources) - len(sentences)
+        done = {pid: f"{text} [{sources[pid].number}]" for pid, text in sentences.items()}
         return done, report
 
     def _ask(self, sources: list[Source]) -> list[str | LLMError]:
@@ -105,9 +106,9 @@ class SummaryWriter:
         ]
 
 
-def checked(reply: str, source: Source) -> str | LLMError | None:
-    """The reply as "sentence [n]" if it is one short sentence citing only `source`, else
-    None (LLMError is passed through for the caller)."""
+def checked(reply: str, source: Source) -> str | None:
+    """The reply's sentence, its citation taken off, if it is one short sentence citing only
+    `source`; else None."""
     text = " ".join(reply.split())
     if not text or says_not_covered(text) or len(text.split()) > MAX_WORDS:
         return None
@@ -115,7 +116,7 @@ def checked(reply: str, source: Source) -> str | LLMError | None:
     if check.removed or check.cited_numbers != [source.number]:
         return None
     sentence = re.sub(r"\s*" + CITATION_RE.pattern, "", check.text).strip().rstrip(" ,;")
-    return f"{sentence} [{source.number}]" if sentence else None
+    return sentence or None
 
 
 def _reason(failure: LLMError | None) -> str:

@@ -253,6 +253,10 @@ def test_an_llm_writes_checked_cited_summaries_and_quotes_the_rest(
 
     again = with_llm.digest()  # what was written is remembered; failures are asked again
     assert again.papers == digest.papers and len(openai_server.requests) == 5
+    papers = with_llm.paper_index.get_papers([sea_ice.paper_id])
+    renumbered, report = with_llm.summary_writer.write([(7, sea_ice.paper_id)], papers)
+    assert renumbered[sea_ice.paper_id].endswith("diffusion prior. [7]") and report.written == 1
+    assert len(openai_server.requests) == 5  # remembered without its old number
     quoted = with_llm.digest(extractive=True)
     assert {p.summary_by for p in quoted.papers} == {"abstract"} and len(
         openai_server.requests
@@ -274,6 +278,4 @@ def test_a_summary_that_does_not_cite_just_its_paper_is_refused(reply):
 
     source = Source(number=1, paper_id="p", title=SEA_ICE, score=0.0, abstract="Sea ice.")
     assert checked(reply, source) is None
-    assert (
-        checked("Sea ice [1] from radar altimetry.", source) == "Sea ice from radar altimetry. [1]"
-    )
+    assert checked("Sea ice [1] from radar altimetry.", source) == "Sea ice from radar altimetry."

@@ -153,3 +153,18 @@ def test_app_queues_chats_side_by_side_and_index_runs_one_at_a_time(tmp_path):
     # queued event cannot (its progress is hidden); the runner runs one index at a time
     assert fns["index_uploads"].concurrency_limit is None
     assert {"ask", "new_chat", "index_uploads", "stats", "papers", "paper"} <= set(fns)
+
+
+def test_the_ui_loads_the_model_before_the_first_question(indexed_home, embedder):
+    """The embedder loads lazily (commands that only read never load it); the UI must not
+    leave that cost to its first user's question."""
+    from rag.assistant import ResearchAssistant
+    from rag.settings import Settings
+    from ui.app import warm_up
+    from vectorstore.embeddings import BUNDLED_DIMENSION, LazyEmbedder
+
+    ra = ResearchAssistant(Settings(home=indexed_home, reranker="none"))
+    lazy = LazyEmbedder("all-MiniLM-L6-v2", lambda: embedder, BUNDLED_DIMENSION)
+    ra.__dict__["embedder"] = lazy
+    warm_up(ra)
+    assert lazy.is_loaded

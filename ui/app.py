@@ -683,7 +683,9 @@ def warm_up(assistant: Any) -> None:
     (the model loads lazily: embedding one word is what loads it)."""
     try:
         assistant.stats()
-        assistant.embedder.embed_query("paperchat")
+        embedder = getattr(assistant, "embedder", None)  # a stand-in assistant may have none
+        if embedder is not None:
+            embedder.embed_query("paperchat")
     except PaperchatError as exc:  # shown again in the Index tab; the UI still starts
         log.warning("index not ready: %s", exc)
 
