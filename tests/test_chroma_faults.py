@@ -140,3 +140,57 @@ def test_a_second_home_on_the_same_collection_is_refused(
         own = assistant(second_home, embedder, url, "bobs-papers").index(dumps, captured=CAPTURED)
         assert own.ok and own.papers_added == len(Catalog.in_home(second_home).papers())
         assert_same(snapshot(owner), before)
+
+
+def _store(home: Path, url: str, name: str = "shared"):
+    from vectorstore.chroma_store import ChromaStore, connect
+
+    client, location = connect(home, url)
+    return ChromaStore(client, name, location)
+
+
+def test_two_homes_claiming_one_unowned_collection_at_once_leave_one_owner(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The race the metadata alone could not settle: both data dirs read the collection while
+    nobody owned it (an older release's collection), then both claim it. The second must be
+    refused, and the owner recorded must stay the first (its marker was created first)."""
+    import threading
+
+    from vectorstore.chroma_store import Owner, owner_of
+
+    with running_chroma(tmp_path / "chroma_data") as (url, _):
+        alice, bob = _store(tmp_path / "alice", url), _store(tmp_path / "bob", url)
+        alice.open(embedder)  # created unowned, as release 0.1 did
+        stale_alice, stale_bob = alice.existing(), bob.existing()
+        assert owner_of(stale_alice) is None and owner_of(stale_bob) is None
+        first = Owner("a" * 32, "/alice on host")
+        claimed = alice.claim(stale_alice, first)
+        assert owner_of(claimed) == first
+        with pytest.raises(CollectionOwnedElsewhere, match="/alice on host"):
+            bob.claim(stale_bob, Owner("b" * 32, "/bob on host"))
+        assert owner_of(bob.existing()) == first
+        assert alice.claim(stale_alice, first).name == "shared"  # the owner may claim again
+
+        # Many at once on another unowned collection: exactly one wins.
+        stores = [_store(tmp_path / f"home{i}", url, "contested") for i in range(6)]
+        stores[0].open(embedder)
+        stale = [s.existing() for s in stores]
+        barrier, results = threading.Barrier(len(stores)), {}
+
+        def claim(i: int) -> None:
+            barrier.wait()
+            try:
+                stores[i].claim(stale[i], Owner(f"{i}" * 32, f"/home{i}"))
+                results[i] = "owner"
+            except CollectionOwnedElsewhere:
+                results[i] = "refused"
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [i for i, result in results.items() if result == "owner"]
+        assert len(results) == len(stores) and len(winners) == 1, results
+        assert owner_of(stores[0].existing()).id == f"{winners[0]}" * 32

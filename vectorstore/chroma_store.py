@@ -14,13 +14,16 @@ BM25 index of the collection, so a second writer would make the two drift apart,
 reader would search Chroma's chunks with a catalog that does not describe them (its answers
 would silently miss papers). To share one server, give each data dir its own collection
 (PAPERCHAT_COLLECTION). A copy of the owner's data dir counts as the owner (it carries the same
-id). The claim is not atomic (Chroma has no compare-and-set): two data dirs making their very
-first write to one new collection in the same instant could both pass it once; every later
-sync and search checks again.
+id). The claim is atomic: Chroma has no compare-and-set on metadata, but creating a collection
+is (a name exists once on the server), so a data dir claims an unowned collection by creating
+its owner marker (`owner_marker`, an empty collection holding the owner); of two data dirs
+claiming at once, the one whose marker exists wins and the other is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,6 +130,12 @@ class Owner:
     where: str
 
 
+def owner_marker(name: str) -> str:
+    """The name of the empty collection that records who claimed collection `name` (a valid
+    Chroma name whatever `name` is: 3-63 characters of [a-z0-9-])."""
+    return "paperchat-owner-" + hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
 def owner_of(collection: Collection) -> Owner | None:
     """Who owns `collection` (None: nobody yet, e.g. one written by an older release)."""
     meta = collection.metadata or {}
@@ -177,6 +186,10 @@ class ChromaStore:
         if found is not None:
             return collection
         with self.guard():
+            winner = self._take_marker(owner)
+        if winner.id != owner.id:
+            raise self._owned_elsewhere(winner, owner, "write to")
+        with self.guard():
             kept = {k: v for k, v in (collection.metadata or {}).items() if ":" not in k}
             # modify() replaces all metadata; "hnsw:*" keys may not be re-sent (Chroma keeps
             # the distance in the collection's configuration).
@@ -186,6 +199,20 @@ class ChromaStore:
         if found is None or found.id != owner.id:  # another data dir claimed it meanwhile
             raise self._owned_elsewhere(found or owner, owner, "write to")
         return collection
+
+    def _take_marker(self, owner: Owner) -> Owner:
+        """Create this collection's owner marker for `owner`, or read who created it first."""
+        marker = owner_marker(self.name)
+        metadata = {OWNER_KEY: owner.id, OWNER_WHERE_KEY: owner.where}
+        try:
+            self.client.create_collection(marker, metadata=metadata, embedding_function=None)
+            return owner
+        except Exception as create_error:  # "already exists": its type differs by client
+            try:
+                existing = self.client.get_collection(marker, embedding_function=None)
+            except Exception:
+                raise create_error from None  # not a duplicate: the create's own failure
+            return owner_of(existing) or owner
 
     def check_reader(self, collection: Collection, home_id: str | None, where: str) -> None:
         """Refuse to search a collection another data directory owns (module docstring)."""
@@ -249,9 +276,12 @@ class ChromaStore:
             return collection
 
     def drop(self) -> None:
+        """Delete the collection and its owner marker (a rebuild re-creates it owned)."""
         with self.guard():
             if self.existing() is not None:
                 self.client.delete_collection(self.name)
+            with contextlib.suppress(Exception):  # no marker: the collection was created owned
+                self.client.delete_collection(owner_marker(self.name))
 
     def scan(
         self, collection: Collection, paper_ids: Iterable[str] | None = None
