@@ -35,7 +35,7 @@ import openai
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessageChunk
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import (
@@ -195,14 +195,24 @@ class StreamEnd:
         if self.checked and pieces and not self.finished:
             raise LLMError(stream_cut_message(target, pieces))
 
+    def whole(self, message: BaseMessage, target: LLMTarget) -> str:
+        """The text of a reply read in one go (the follow-up rewrite), or LLMError if its
+        stream was cut short: a truncated rewrite would be searched as if it were the question."""
+        text = message.text if isinstance(message.text, str) else str(message.content)
+        if self.checked and text and not message.response_metadata.get("finish_reason"):
+            raise LLMError(stream_cut_message(target, [text], step="rewritten follow-up"))
+        return text
 
-def stream_cut_message(target: LLMTarget, pieces: list[str], exc: Exception | None = None) -> str:
+
+def stream_cut_message(
+    target: LLMTarget, pieces: list[str], exc: Exception | None = None, step: str = "answer"
+) -> str:
     """What to tell a user whose answer stopped half-way (the partial text is not kept)."""
     cause = _root_cause(exc) if exc is not None else None  # httpx's words, not the SDK's
     how = f" ({type(cause).__name__}: {cause})" if cause is not None else " (no final chunk)"
     return (
-        f"The LLM server at {target.url} stopped sending the answer part-way, after "
-        f"{len(''.join(pieces))} characters{how}, so the answer is incomplete and was "
+        f"The LLM server at {target.url} stopped sending the {step} part-way, after "
+        f"{len(''.join(pieces))} characters{how}, so the {step} is incomplete and was "
         f"discarded. Ask again; if it keeps happening, check the server's logs (it may have "
         f"crashed, run out of memory or hit a proxy timeout)."
     )
@@ -255,16 +265,16 @@ class _Steps:
         """The condense prompt through the LLM, or the rule-based rewrite without one."""
         if self.llm is None:
             return RunnableLambda(self._rules_rewrite, name="standalone_question")
-        condense = (condense_prompt() | self.llm | StrOutputParser()).with_config(
-            run_name="condense"
-        )
+        condense = (condense_prompt() | self.llm).with_config(run_name="condense")
+        complete = StreamEnd(self.llm)
 
         def with_llm(state: State, config: RunnableConfig) -> State:
             if not state["history"]:
                 return {**state, "standalone": state["question"]}
             started = time.perf_counter()
             with llm_errors(self.settings.llm, "standalone question", self.llm):
-                text = condense.invoke(_condense_input(state), config)
+                message = condense.invoke(_condense_input(state), config)
+                text = complete.whole(message, self._target())
             return _rewritten(state, text, started)
 
         async def awith_llm(state: State, config: RunnableConfig) -> State:
@@ -272,7 +282,8 @@ class _Steps:
                 return {**state, "standalone": state["question"]}
             started = time.perf_counter()
             with llm_errors(self.settings.llm, "standalone question", self.llm):
-                text = await condense.ainvoke(_condense_input(state), config)
+                message = await condense.ainvoke(_condense_input(state), config)
+                text = complete.whole(message, self._target())
             return _rewritten(state, text, started)
 
         return RunnableLambda(with_llm, afunc=awith_llm, name="standalone_question")

@@ -1,5 +1,6 @@
 """Broken LLM answer streams: a malformed SSE event, a stream that ends without its final chunk
-and `data: [DONE]`, and a connection dropped in the middle of a chunk.
+and `data: [DONE]`, and a connection dropped in the middle of a chunk; and a follow-up
+rewrite whose stream ends early.
 
 The real openai client (through langchain-openai) reads a real local server
 (tests/openai_server.py) that sends each fault on the wire. Each must end in the documented
@@ -93,6 +94,36 @@ def test_a_complete_stream_without_done_is_still_an_answer(chain, openai_server)
     when a server leaves out `data: [DONE]`: no false alarm on such servers."""
     openai_server.reply(GOOD)
     assert chain.invoke({"question": "How does Lookahead decode?"}).text == GOOD
+
+
+FOLLOW_UP = {
+    "question": "And how does it verify them?",
+    "history": [
+        {"role": "user", "content": "How does Lookahead decode?"},
+        {"role": "assistant", "content": GOOD},
+    ],
+}
+
+
+@pytest.mark.parametrize("call", ["invoke", "ainvoke"])
+def test_a_cut_follow_up_rewrite_is_an_llm_error_not_a_half_question(
+    chain, openai_server, call
+) -> None:
+    """The follow-up rewrite is read in one go, not streamed to the user; a stream cut short
+    there used to become the question searched ("How does Lookahead verify")."""
+    openai_server.truncate("How does Lookahead verify")
+    with pytest.raises(LLMError, match="stopped sending the rewritten follow-up part-way"):
+        if call == "invoke":
+            chain.invoke(FOLLOW_UP)
+        else:
+            asyncio.run(chain.ainvoke(FOLLOW_UP))
+    assert len(openai_server.requests) == 1  # nothing was searched or answered after it
+
+    openai_server.reply("How does Lookahead verify its draft branches?")
+    openai_server.reply(GOOD)
+    answer = chain.invoke(FOLLOW_UP)
+    assert answer.standalone_question == "How does Lookahead verify its draft branches?"
+    assert answer.text == GOOD
 
 
 @pytest.fixture
