@@ -4,8 +4,9 @@ Each test mounts a small tmpfs of its own (`mount -t tmpfs`: root, or CAP_SYS_AD
 where mounting is not permitted), copies a built index into it and drives the real CLI in
 subprocesses, as a user would. chmod cannot stand in for this: root writes through it.
 
-- read-only: `index`, `ask` and `stats` each end in one error line that names the directory
-  and the cause (no traceback, no advice to delete the catalog); once the file system is
+- read-only: `index` ends in one error line that names the directory and the cause (no
+  traceback, no advice to delete the catalog); `ask` and `stats` still answer from it as it is
+  (Chroma from a temporary copy, the catalog opened immutable); once the file system is
   writable again the index is exactly what it was, and answers.
 - full before the run: the run is refused before its first write, and the old index still
   answers with the disk as full as it is.
@@ -16,6 +17,7 @@ subprocesses, as a user would. chmod cannot stand in for this: root writes throu
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -135,8 +137,13 @@ def test_read_only_data_dir(
         added = cli(home, "index", str(new_dump), "--captured", CAPTURED.isoformat())
         assert_one_error_line(added, read_only)
         assert "remount it read-write" in added.stderr and "intact" in added.stderr
-        assert_one_error_line(cli(home, "ask", a_title(base_home)), read_only)
-        assert_one_error_line(cli(home, "stats"), read_only)
+        # still searchable as it is: Chroma from a temporary copy, the catalog read immutable
+        asked = cli(home, "ask", a_title(base_home), "--json")
+        assert asked.returncode == 0 and "Traceback" not in asked.stderr, asked.stderr
+        assert json.loads(asked.stdout)["sources"][0]["title"] == a_title(base_home)
+        assert "is read-only: searching a copy of its Chroma store" in asked.stderr
+        stats = cli(home, "stats", "--json")
+        assert stats.returncode == 0 and json.loads(stats.stdout)["papers"] == N_PAPERS
 
         remount(mnt, "rw")
         intact = open_index(home, embedder)
@@ -144,6 +151,32 @@ def test_read_only_data_dir(
         assert_same(snapshot(intact), snapshot(open_index(base_home, embedder)))
         hits = intact.search(a_title(base_home), k=1)
         assert hits[0].metadata["title"] == a_title(base_home)
+
+
+@pytest.mark.slow
+def test_a_read_only_catalog_with_commits_still_in_its_wal_is_read_whole(
+    tmp_path: Path, base_home: Path
+) -> None:
+    """Opened `immutable`, SQLite would not read a WAL that still holds commits (a data dir
+    copied while paperchat ran): such a catalog is read from a private copy of both files."""
+    import sqlite3
+
+    staging = tmp_path / "staging"
+    shutil.copytree(base_home, staging)
+    writer = sqlite3.connect(staging / "catalog.sqlite3")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('probe', 'in the wal')")
+    writer.commit()
+    wal = staging / "catalog.sqlite3-wal"
+    assert wal.stat().st_size > 0
+    with tmpfs(tmp_path / "mnt") as mnt:
+        home = mnt / "home"
+        shutil.copytree(staging, home)  # the WAL's commits are not in the main file yet
+        writer.close()
+        remount(mnt, "ro")
+        catalog = Catalog.in_home(home)
+        assert catalog.get_meta("probe") == "in the wal"
+        assert catalog.count_papers() == N_PAPERS
 
 
 @pytest.mark.slow

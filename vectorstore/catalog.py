@@ -27,9 +27,12 @@ append a migration; never edit one that has shipped.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -37,10 +40,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 from vectorstore.documents import PaperDoc
 from vectorstore.errors import PaperIndexError
-from vectorstore.storage_errors import unwritable
+from vectorstore.storage_errors import cannot_write, unwritable
 
 CATALOG_FILE = "catalog.sqlite3"
 MODEL_KEY = "embedding_model"
@@ -250,8 +254,35 @@ class Catalog:
 
     def __init__(self, path: Path):
         self.path = path
+        self._read_only_uri: str | None = None
+        if path.is_file() and cannot_write(path.parent):
+            self._open_read_only()
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         migrate(path)
+
+    def _open_read_only(self) -> None:
+        """Read a catalog on a read-only mount (searching an archived data dir). SQLite in WAL
+        mode writes a -shm file even to read, so the file is opened `immutable`; if a WAL
+        still holds commits, a private copy of both is read instead. It cannot be migrated."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        source = self.path
+        if wal.is_file() and wal.stat().st_size > 0:
+            folder = Path(tempfile.mkdtemp(prefix="paperchat-read-only-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            source = folder / self.path.name
+            shutil.copy2(self.path, source)
+            shutil.copy2(wal, folder / wal.name)
+            self._read_only_uri = f"file:{pathname2url(str(source))}?mode=ro"
+        else:
+            self._read_only_uri = f"file:{pathname2url(str(source))}?immutable=1"
+        if (found := self.version) != len(MIGRATIONS):
+            raise CatalogError(
+                f"The catalog {self.path} is on a read-only file system and was written by "
+                f"{'an older' if found < len(MIGRATIONS) else 'a newer'} paperchat (version "
+                f"{found}, this one reads {len(MIGRATIONS)}): it cannot be upgraded there. Make "
+                f"the data directory writable once, or copy it somewhere writable."
+            )
 
     @classmethod
     def in_home(cls, home: Path) -> Catalog:
@@ -267,7 +298,11 @@ class Catalog:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
-        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+        if self._read_only_uri is not None:
+            connection = sqlite3.connect(self._read_only_uri, uri=True, timeout=60)
+        else:
+            connection = sqlite3.connect(self.path, timeout=60)
+        with closing(connection) as db:
             db.execute("PRAGMA synchronous=FULL")
             with db:
                 yield db

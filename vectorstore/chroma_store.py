@@ -22,8 +22,13 @@ claiming at once, the one whose marker exists wins and the other is refused.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
+import logging
+import shutil
+import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +45,7 @@ from chromadb.config import Settings as ChromaSettings
 from vectorstore.defaults import CHROMA_TIMEOUT
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import CollectionOwnedElsewhere, EmbeddingModelMismatch, StoreUnavailable
-from vectorstore.storage_errors import storage_errors, unwritable
+from vectorstore.storage_errors import cannot_write, storage_errors, unwritable
 
 MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
@@ -50,6 +55,36 @@ SCAN_PAGE = 5000
 SCAN_PAPERS = 200  # papers per metadata-filtered get when reading back only some papers
 WRITE_BATCH = 1000
 CONNECT_TIMEOUT = 5.0  # most seconds to open a TCP connection to the server
+log = logging.getLogger(__name__)
+
+
+def _read_only_copy(path: Path) -> tuple[ClientAPI, str]:
+    """A client on a temporary copy of a read-only data dir's Chroma store.
+
+    Embedded Chroma opens its database for writing even to search, so a data dir on a
+    read-only mount (a shared archive, a backup) could not be searched at all. A copy can; it is
+    deleted when the process ends, and nothing written to it reaches the data dir (writes are
+    refused anyway: the catalog and the lock live in the read-only dir)."""
+    started = time.perf_counter()
+    copy = Path(tempfile.mkdtemp(prefix="paperchat-read-only-")) / "chroma"
+    try:
+        shutil.copytree(path, copy)
+    except OSError as exc:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        raise StoreUnavailable(
+            f"The data directory {path.parent} is read-only, and its Chroma store could not be "
+            f"copied to {copy.parent} to be searched ({exc}). Free space there (or set TMPDIR), "
+            f"or make the data directory writable."
+        ) from exc
+    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+    log.warning(
+        "%s is read-only: searching a copy of its Chroma store in %s (copied in %.1f s)",
+        path.parent,
+        copy,
+        time.perf_counter() - started,
+    )
+    client = chromadb.PersistentClient(path=str(copy), settings=_settings())
+    return client, f"{path} (read-only: searched from a copy in {copy})"
 
 
 def _settings() -> ChromaSettings:
@@ -102,6 +137,8 @@ def connect(
     `ChromaStore.guard` turns into StoreUnavailable."""
     if not chroma_url:
         path = home / "chroma"
+        if path.is_dir() and cannot_write(home):
+            return _read_only_copy(path)
         with storage_errors(home):  # Chroma writes as it opens: fails on a read-only/full disk
             path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=_settings()), str(path)

@@ -127,6 +127,11 @@ def _vague(exc: BaseException) -> bool:
     return any(words in text for words in _VAGUE)
 
 
+def cannot_write(home: Path) -> bool:
+    """True when the file system says `home` is read-only or closed to us (not when full)."""
+    return _probe(home) in (READ_ONLY, DENIED)
+
+
 def _probe(home: Path) -> str | None:
     """Why `home` cannot be written, asked of the file system; None if it looks writable."""
     path = _existing(home)
@@ -166,9 +171,9 @@ def _message(home: Path, reason: str, exc: BaseException) -> str:
     if reason == READ_ONLY:
         return (
             f"The data directory {home} is on a read-only file system ({detail}). paperchat "
-            f"writes there to index, and its Chroma store opens it for writing even to search. "
-            f"The index in it is intact: make it writable again (remount it read-write), or "
-            f"copy it somewhere writable and point PAPERCHAT_HOME at the copy."
+            f"writes there to index; it can still search and answer from it as it is. The "
+            f"index in it is intact: to index, make it writable again (remount it read-write), "
+            f"or copy it somewhere writable and point PAPERCHAT_HOME at the copy."
         )
     if reason == FULL:
         free = _free_bytes(home)
