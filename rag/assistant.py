@@ -193,7 +193,10 @@ class ResearchAssistant:
         indexed. Pruning is skipped when any file failed, because a paper missing from a dump
         that could not be read is not evidence that the paper should go.
         """
+        from vectorstore.storage_errors import require_writable
+
         started = time.perf_counter()
+        require_writable(self.settings.index.home)  # before a read-only store is copied
         files, issues = expand_paths(paths)
         parsed = [self._parse(f, captured) for f in files]
         for dump in parsed:

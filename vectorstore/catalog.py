@@ -27,12 +27,10 @@ append a migration; never edit one that has shipped.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import shutil
 import sqlite3
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -44,7 +42,7 @@ from urllib.request import pathname2url
 
 from vectorstore.documents import PaperDoc
 from vectorstore.errors import PaperIndexError
-from vectorstore.storage_errors import cannot_write, unwritable
+from vectorstore.storage_errors import cannot_write, scratch_dir, unwritable
 
 CATALOG_FILE = "catalog.sqlite3"
 MODEL_KEY = "embedding_model"
@@ -268,8 +266,7 @@ class Catalog:
         wal = self.path.with_name(self.path.name + "-wal")
         source = self.path
         if wal.is_file() and wal.stat().st_size > 0:
-            folder = Path(tempfile.mkdtemp(prefix="paperchat-read-only-"))
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            folder = scratch_dir()
             source = folder / self.path.name
             shutil.copy2(self.path, source)
             shutil.copy2(wal, folder / wal.name)

@@ -22,12 +22,10 @@ claiming at once, the one whose marker exists wins and the other is refused.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import hashlib
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +43,7 @@ from chromadb.config import Settings as ChromaSettings
 from vectorstore.defaults import CHROMA_TIMEOUT
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import CollectionOwnedElsewhere, EmbeddingModelMismatch, StoreUnavailable
-from vectorstore.storage_errors import cannot_write, storage_errors, unwritable
+from vectorstore.storage_errors import cannot_write, scratch_dir, storage_errors, unwritable
 
 MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
@@ -66,7 +64,7 @@ def _read_only_copy(path: Path) -> tuple[ClientAPI, str]:
     deleted when the process ends, and nothing written to it reaches the data dir (writes are
     refused anyway: the catalog and the lock live in the read-only dir)."""
     started = time.perf_counter()
-    copy = Path(tempfile.mkdtemp(prefix="paperchat-read-only-")) / "chroma"
+    copy = scratch_dir() / "chroma"
     try:
         shutil.copytree(path, copy)
     except OSError as exc:
@@ -76,7 +74,6 @@ def _read_only_copy(path: Path) -> tuple[ClientAPI, str]:
             f"copied to {copy.parent} to be searched ({exc}). Free space there (or set TMPDIR), "
             f"or make the data directory writable."
         ) from exc
-    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
     log.warning(
         "%s is read-only: searching a copy of its Chroma store in %s (copied in %.1f s)",
         path.parent,
@@ -224,9 +221,8 @@ class ChromaStore:
             return collection
         with self.guard():
             winner = self._take_marker(owner)
-        if winner.id != owner.id:
-            raise self._owned_elsewhere(winner, owner, "write to")
-        with self.guard():
+            if winner.id != owner.id:
+                raise self._owned_elsewhere(winner, owner, "write to")
             kept = {k: v for k, v in (collection.metadata or {}).items() if ":" not in k}
             # modify() replaces all metadata; "hnsw:*" keys may not be re-sent (Chroma keeps
             # the distance in the collection's configuration).

@@ -23,10 +23,12 @@ This module imports neither chromadb nor sqlite3-heavy code, so the CLI's quick 
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +132,24 @@ def _vague(exc: BaseException) -> bool:
 def cannot_write(home: Path) -> bool:
     """True when the file system says `home` is read-only or closed to us (not when full)."""
     return _probe(home) in (READ_ONLY, DENIED)
+
+
+def require_writable(home: Path) -> None:
+    """DataDirUnwritable now if `home` is read-only or closed to us: an index run checks this
+    before opening the store, which on such a dir is copied to be searched (connect)."""
+    reason = _probe(home)
+    if reason in (READ_ONLY, DENIED):
+        code = errno.EROFS if reason == READ_ONLY else errno.EACCES
+        cause = OSError(code, os.strerror(code), str(home))
+        raise DataDirUnwritable(_message(home, reason, cause), str(home), reason)
+
+
+def scratch_dir() -> Path:
+    """A private temporary folder, deleted when the process ends: where a read-only data
+    dir's files are copied to be read."""
+    folder = Path(tempfile.mkdtemp(prefix="paperchat-read-only-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _probe(home: Path) -> str | None:
