@@ -7,6 +7,7 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vectorstore.catalog import DumpRecord
@@ -259,7 +260,7 @@ def test_remove_ids_prunes_papers_everywhere(
         index.sync(docs[1:2], remove_ids=[docs[1].paper_id])
 
 
-def test_keyword_index_finds_chunks_and_honours_allowed_ids(
+def test_keyword_index_finds_chunks_and_honours_a_paper_mask(
     tmp_path: Path, docs: list[PaperDoc], embedder: Embedder
 ) -> None:
     index = open_index(tmp_path, embedder)
@@ -268,8 +269,11 @@ def test_keyword_index_finds_chunks_and_honours_allowed_ids(
     query = " ".join(w for w in target.title.split() if len(w) > 4)
     hits = index.keyword_index.search(query, k=3)
     assert hits and hits[0][0].startswith(target.paper_id) and hits[0][1] > 0
-    others = {c for c in index.keyword_index.ids if not c.startswith(target.paper_id)}
-    restricted = index.keyword_index.search(query, k=3, allowed=others)
+
+    def others(paper_ids: list[str]) -> np.ndarray:
+        return np.asarray([pid != target.paper_id for pid in paper_ids])
+
+    restricted = index.keyword_index.search(query, k=3, papers=others)
     assert all(not c.startswith(target.paper_id) for c, _ in restricted)
     assert index.keyword_index.search("", k=3) == []
 

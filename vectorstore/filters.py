@@ -108,6 +108,7 @@ class FilterColumns:
             np.asarray([str(m.get(key, "")).casefold() for m in metas], dtype=object)
             for key in ORG_KEYS
         ]
+        self._rows: tuple[Sequence[str] | None, np.ndarray] = (None, np.zeros(0, np.int64))
         self._names = sorted({str(m[k]) for m in metas for k in ORG_KEYS if m.get(k) is not None})
 
     def mask(self, filters: SearchFilters) -> np.ndarray:
@@ -126,8 +127,14 @@ class FilterColumns:
         return keep
 
     def mask_of(self, paper_ids: Sequence[str], filters: SearchFilters) -> np.ndarray:
-        """`mask` for these papers, in their order (a paper not in the table never passes)."""
-        rows = np.asarray([self.position.get(pid, -1) for pid in paper_ids], dtype=np.int64)
+        """`mask` for these papers, in their order (a paper not in the table never passes).
+        Their positions are looked up once per list: the keyword index passes the same list
+        object until its rows change, so a question does not look up 40,000 ids again."""
+        known, rows = self._rows  # one read: another thread may replace the pair meanwhile
+        if known is not paper_ids:
+            found = [self.position.get(pid, -1) for pid in paper_ids]
+            rows = np.asarray(found, dtype=np.int64)
+            self._rows = (paper_ids, rows)
         passed = np.append(self.mask(filters), False)  # row -1: unknown paper
         return passed[rows]
 

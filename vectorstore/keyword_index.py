@@ -341,21 +341,16 @@ class KeywordIndex:
         self,
         query: str,
         k: int = 10,
-        allowed: Collection[str] | None = None,
         papers: PaperMask | None = None,
     ) -> list[tuple[str, float]]:
-        """Best `k` (chunk_id, bm25 score) pairs with a positive score. `allowed` restricts the
-        candidates to those chunk ids; `papers` to the chunks of the papers it passes: given
-        the index's paper ids, it returns a bool per paper (metadata filters, vectorised)."""
+        """Best `k` (chunk_id, bm25 score) pairs with a positive score. `papers` restricts the
+        candidates to the chunks of the papers it passes: given the index's paper ids, it
+        returns a bool per paper (metadata filters, vectorised)."""
         self._refresh()
         tokens = tokenize([query])[0]
         if self._scorer is None or not tokens:
             return []
         scores = self._scorer.scores(tokens)
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[[self._positions[c] for c in allowed if c in self._positions]] = True
-            scores = np.where(mask, scores, 0.0)
         if papers is not None:
             paper_ids, row_paper = self._row_papers()
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
