@@ -39,6 +39,7 @@ SPECIFIC_WEIGHT = 3.0  # numbers and names count three times an ordinary word
 SPECIFIC_BONUS = 0.15  # ... and carrying all of the question's numbers and names adds this
 SECOND_SENTENCE_MARGIN = 0.08  # a second sentence must score almost as well as the best
 READER_SECOND_MARGIN = 0.1  # the same, on the reader's probability scale
+SHORTLIST = 3  # sentences per paper embedded for cosine: the three best by shared words
 # A paper after the first is quoted only when it is nearly as relevant as the top paper
 # (Source.score, the retriever's calibrated relevance) and its best sentence nearly as good.
 PAPER_KEEP_RATIO = 0.75
@@ -98,14 +99,17 @@ def select_quotes(
     max_papers: int = MAX_PAPERS,
     max_sentences: int = MAX_SENTENCES,
 ) -> list[Quote]:
-    """For each of the top papers, its best one or two sentences; weak papers are left out."""
+    """For each of the top papers, its best one or two sentences; weak papers are left out.
+
+    A paper far less relevant than the top one is left out before its sentences are scored:
+    scoring is the answer's one real cost (a paper's first quote embeds every sentence)."""
     if not isinstance(scorer, SentenceScorer):
         scorer = SentenceScorer(scorer)
     candidates = [
         (source, split_sentences(source.abstract or source.snippet))
         for source in sources[:max_papers]
     ]
-    candidates = [(source, sents) for source, sents in candidates if sents]
+    candidates = _relevant_enough([(source, sents) for source, sents in candidates if sents])
     if not candidates:
         return []
     scores, by_reader = scorer.score(focus(question, sources), candidates)
@@ -115,15 +119,19 @@ def select_quotes(
         for (source, sents), own in zip(candidates, scores, strict=True)
     ]
     best = max(q.score for q in quotes)
-    top_relevance = max(source.score for source, _ in candidates)
     first = quotes[0]
-    kept = [
-        q
-        for q in quotes[1:]
-        if q.score >= PAPER_KEEP_RATIO * best
-        and q.source.score >= RELEVANCE_KEEP_RATIO * top_relevance
-    ]
-    return [first, *kept]
+    return [first, *(q for q in quotes[1:] if q.score >= PAPER_KEEP_RATIO * best)]
+
+
+def _relevant_enough(
+    candidates: list[tuple[Source, list[str]]],
+) -> list[tuple[Source, list[str]]]:
+    """The first paper, and those after it nearly as relevant as the most relevant one."""
+    if not candidates:
+        return []
+    top = max(source.score for source, _ in candidates)
+    first, *rest = candidates
+    return [first, *(c for c in rest if c[0].score >= RELEVANCE_KEEP_RATIO * top)]
 
 
 class SentenceScorer:
@@ -147,13 +155,30 @@ class SentenceScorer:
                 flat = self.reader.score(question, texts)
             except ReaderUnavailable as exc:
                 log.warning("%s; choosing quotes by embedding similarity", exc)
-        by_reader = flat is not None
+        bounds = np.cumsum([0, *sizes])
         if flat is None:
             sentences = [s for _, sents in candidates for s in sents]
-            flat = _sentence_scores(question, sentences, self.embedder)
+            return self._embedding_scores(question, sentences, bounds), False
         values = np.asarray(flat, dtype=np.float32)
-        bounds = np.cumsum([0, *sizes])
-        return [values[a:b] for a, b in itertools.pairwise(bounds)], by_reader
+        return [values[a:b] for a, b in itertools.pairwise(bounds)], True
+
+    def _embedding_scores(
+        self, question: str, sentences: list[str], bounds: np.ndarray
+    ) -> list[np.ndarray]:
+        """Word scores for every sentence, plus cosine for each paper's SHORTLIST best by
+        words; the rest cannot be quoted. Embedding a paper's sentences was nearly all of a
+        first answer's time, and on the labelled detail questions the shortlist quoted the
+        answering sentence as often as embedding every sentence (BENCHMARKS.md)."""
+        words = _word_scores(question, sentences)
+        chosen = [
+            a + i
+            for a, b in itertools.pairwise(bounds)
+            for i in sorted(np.argsort(-words[a:b], kind="stable")[:SHORTLIST].tolist())
+        ]
+        values = np.full(len(sentences), -np.inf, dtype=np.float32)
+        cosine = _cosines(question, [sentences[i] for i in chosen], self.embedder)
+        values[chosen] = words[chosen] + cosine
+        return [values[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _reader_sentences(
@@ -185,30 +210,34 @@ def focus(question: str, sources: Sequence[Source]) -> str:
     return question.strip()
 
 
-def _sentence_scores(question: str, sentences: list[str], embedder: Embeddings) -> np.ndarray:
-    """Cosine to the question, plus bonuses for shared words (more for the question's numbers
-    and names), and small nudges: up for stated contributions, down for bare links."""
+def _cosines(question: str, sentences: list[str], embedder: Embeddings) -> np.ndarray:
+    """Cosine of each sentence to the question."""
     q_vec = np.asarray(embedder.embed_query(question), dtype=np.float32)
     s_vecs = sentence_vectors(embedder, sentences)  # a new array: normalised in place
     q_vec /= np.linalg.norm(q_vec) or 1.0
     s_vecs /= np.where((n := np.linalg.norm(s_vecs, axis=1, keepdims=True)) == 0, 1.0, n)
-    cosine = s_vecs @ q_vec
+    return s_vecs @ q_vec
+
+
+def _word_scores(question: str, sentences: list[str]) -> np.ndarray:
+    """Bonuses for shared words (more for the question's numbers and names), and small
+    nudges: up for stated contributions, down for bare links. Cosine is added to these."""
     q_words = weighted_keywords(question)
     q_total = sum(q_words.values())
     q_specific = {w for w, weight in q_words.items() if weight > 1.0}
     asks_for_code = bool(re.search(r"\b(code|github|repo|release|available)\b", question, re.I))
     scores = []
-    for sentence, cos in zip(sentences, cosine, strict=True):
+    for sentence in sentences:
         shared = q_words.keys() & keywords(sentence)
         overlap = sum(q_words[w] for w in shared) / q_total if q_total else 0.0
         specific = len(shared & q_specific) / len(q_specific) if q_specific else 0.0
-        score = float(cos) + KEYWORD_WEIGHT * overlap + SPECIFIC_BONUS * specific
+        score = KEYWORD_WEIGHT * overlap + SPECIFIC_BONUS * specific
         if _CONTRIBUTION_RE.search(sentence):
             score += 0.05
         if _URL_RE.search(sentence) and not asks_for_code:
             score -= 0.2
         scores.append(score)
-    return np.asarray(scores)
+    return np.asarray(scores, dtype=np.float32)
 
 
 def _best_sentences(

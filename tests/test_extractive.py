@@ -13,8 +13,10 @@ from rag.chain import number_sources
 from rag.citations import check_citations
 from rag.extractive import (
     LEAD,
+    SHORTLIST,
     Quote,
     SentenceCache,
+    clean_sentence,
     extractive_answer,
     focus,
     select_quotes,
@@ -148,7 +150,7 @@ def test_a_repeated_question_embeds_nothing_again(indexed_home, embedder) -> Non
     again = ra.ask(question)
 
     assert not first.abstained and first.mode == "extractive"
-    assert len(documents) > 3  # the quoted papers' sentences were embedded, the first time
+    assert documents  # the quoted papers' shortlisted sentences were embedded, the first time
     assert queries.count(question) == 1  # search and the answerer share one question vector
     assert (counting.documents, counting.queries) == (documents, queries)  # nothing again
     assert again.text == first.text
@@ -188,6 +190,31 @@ def test_a_paper_far_less_relevant_than_the_top_one_is_not_quoted(make_sources, 
     far = select_quotes(question, make_sources([MARS, CROSS_VIDEO], [0.9, 0.2]), embedder)
     assert [q.source.title for q in close] == [MARS, CROSS_VIDEO]
     assert [q.source.title for q in far] == [MARS]
+
+
+def test_a_far_less_relevant_paper_is_not_even_embedded(make_sources, embedder) -> None:
+    """Its sentences would be dropped anyway; embedding them was most of a first ask's time."""
+    counting = CountingEmbeddings(embedder)
+    question = "Which papers retrieve or re-identify a specific person across images?"
+    sources = make_sources([MARS, CROSS_VIDEO], [0.9, 0.2])
+    select_quotes(question, sources, counting)
+    far_sentences = set(split_sentences(sources[1].abstract))
+    assert counting.documents and not far_sentences & set(counting.documents)
+
+
+def test_only_each_papers_shortlist_is_embedded_and_the_quote_comes_from_it(
+    make_sources, embedder
+) -> None:
+    """Sentences are shortlisted by shared words before any is embedded, a few per paper."""
+    counting = CountingEmbeddings(embedder)
+    sources = make_sources([LOOKAHEAD])
+    sentences = split_sentences(sources[0].abstract)
+    question = "How does Lookahead verify its branches and accept an output?"
+    (quote,) = select_quotes(question, sources, counting)
+    embedded = counting.documents
+    assert len(sentences) > SHORTLIST and 0 < len(embedded) <= SHORTLIST
+    assert set(embedded) <= set(sentences)
+    assert {clean_sentence(s) for s in embedded} >= set(quote.sentences)
 
 
 def test_numbers_in_the_question_find_the_sentence_that_reports_them(

@@ -260,6 +260,7 @@ def test_filter_columns_pass_exactly_the_papers_matches_passes(paper_index, filt
     assert any(expected) or filters.until  # the cases select something (or test "none")
     reordered = [*reversed(list(table)), "not-a-paper"]
     assert columns.mask_of(reordered, filters).tolist() == [*reversed(expected), False]
+    assert columns.passes(reordered, filters).tolist() == [*reversed(expected), False]
     assert columns.matching_orgs(filters) == filters.matching_orgs(table.values())
 
 

@@ -114,7 +114,7 @@ class FakeStore:
 
     def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None):
         scored = sorted(((float(v @ vector), c) for c, v in self._vectors.items()), reverse=True)
-        return [(cid, score, {}) for score, cid in scored[:n]]
+        return [(cid, score) for score, cid in scored[:n]]
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {c: self._vectors[c] for c in chunk_ids if c in self._vectors}

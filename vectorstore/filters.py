@@ -138,6 +138,12 @@ class FilterColumns:
         passed = np.append(self.mask(filters), False)  # row -1: unknown paper
         return passed[rows]
 
+    def passes(self, paper_ids: Sequence[str], filters: SearchFilters) -> np.ndarray:
+        """`mask_of` for a short list seen once (one query's hits): not remembered, so the
+        keyword index's long list keeps its looked-up positions."""
+        rows = np.asarray([self.position.get(pid, -1) for pid in paper_ids], dtype=np.int64)
+        return np.append(self.mask(filters), False)[rows]
+
     def matching_orgs(self, filters: SearchFilters) -> set[str]:
         """`SearchFilters.matching_orgs` over the indexed names, without reading every paper."""
         if not (filters.org and filters.org.strip()):

@@ -21,7 +21,7 @@ from vectorstore.documents import PaperDoc
 from vectorstore.embeddings import Embedder
 from vectorstore.keyword_index import KeywordIndex
 
-ChunkHit = tuple[str, float, dict[str, Any]]  # chunk id, cosine similarity, chunk metadata
+ChunkHit = tuple[str, float]  # chunk id, cosine similarity
 
 
 class PaperStore:
@@ -57,7 +57,10 @@ class PaperStore:
         return np.asarray(self.embedder.embed_query(text), dtype=np.float32)
 
     def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[ChunkHit]:
-        """The `n` chunks nearest to `vector` (cosine), optionally pre-filtered by `where`."""
+        """The `n` chunks nearest to `vector` (cosine), optionally pre-filtered by `where`.
+
+        Ids and distances only: search filters by paper from the catalog's columns, and
+        reading 500 chunks' metadata back from Chroma's SQLite was most of a filtered query."""
         with self.chroma.guard():
             # No count() first: it cost 9 ms a query at 85k chunks, and Chroma returns fewer
             # than n (none for an empty collection) by itself.
@@ -65,16 +68,12 @@ class PaperStore:
                 query_embeddings=[vector.tolist()],
                 n_results=n,
                 where=where,
-                include=["metadatas", "distances"],
+                include=["distances"],
             )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
         # cosine space: distance = 1 - cosine similarity
-        return [
-            (cid, 1.0 - float(dist), dict(meta or {}))
-            for cid, dist, meta in zip(ids, distances, metadatas, strict=True)
-        ]
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(ids, distances, strict=True)]
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these chunks (those that exist)."""

@@ -87,7 +87,7 @@ class SearchStore(Protocol):
 
     def nearest(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
-    ) -> list[tuple[str, float, dict[str, Any]]]: ...
+    ) -> list[tuple[str, float]]: ...
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
@@ -162,7 +162,7 @@ class PaperSearch:
         qvec /= np.linalg.norm(qvec) or 1.0
         pool: dict[str, Candidate] = {}
         hits = self.store.nearest(qvec, DEPTH + len(rows), None)
-        _add(pool, [(cid, score) for cid, score, _ in hits], "dense", DEPTH)
+        _add(pool, hits, "dense", DEPTH)
         pool.pop(paper_id, None)
         for cand in pool.values():
             cand.fused = cand.dense
@@ -199,11 +199,11 @@ class PaperSearch:
         strategy: FilterStrategy,
     ) -> list[tuple[str, float]]:
         if filters is None:
-            return [(cid, s) for cid, s, _ in self.store.nearest(qvec, depth, None)]
+            return self.store.nearest(qvec, depth, None)
         if strategy == "where":
             return self._dense_where(qvec, depth, filters)
         fetched = self.store.nearest(qvec, depth * OVERFETCH, None)
-        kept = [(cid, s) for cid, s, meta in fetched if filters.matches(meta)]
+        kept = self._passing(fetched, filters)
         exhausted = len(fetched) < depth * OVERFETCH  # we saw every chunk there is
         if strategy == "post" or exhausted or _papers(kept) >= k:
             return kept[:depth]
@@ -213,7 +213,16 @@ class PaperSearch:
         self, qvec: np.ndarray, depth: int, filters: SearchFilters
     ) -> list[tuple[str, float]]:
         where = filters.chroma_where(self._filter_columns().matching_orgs(filters))
-        return [(cid, s) for cid, s, _ in self.store.nearest(qvec, depth, where)]
+        return self.store.nearest(qvec, depth, where)
+
+    def _passing(
+        self, hits: list[tuple[str, float]], filters: SearchFilters
+    ) -> list[tuple[str, float]]:
+        """The hits whose paper passes `filters`, judged from the paper table's columns."""
+        if not hits:
+            return []
+        passed = self._filter_columns().passes([paper_of(c) for c, _ in hits], filters)
+        return [hit for hit, ok in zip(hits, passed, strict=True) if ok]
 
     # --- BM25 ----------------------------------------------------------------------------
     def _bm25_chunks(
@@ -223,10 +232,9 @@ class PaperSearch:
         text = query  # the index's own tokenizer; dropping question words measured worse
         if filters is None:
             return keywords.search(text, k=BM25_FETCH)
-        table = self._paper_table()
         if strategy != "where":
             found = keywords.search(text, k=BM25_FETCH)
-            kept = [(c, s) for c, s in found if filters.matches(table.get(paper_of(c), {}))]
+            kept = self._passing(found, filters)
             if strategy == "post" or len(found) < BM25_FETCH or _papers(kept) >= k:
                 return kept
         columns = self._filter_columns()
