@@ -12,7 +12,9 @@ building is what it measures.
 For an index too big to embed twice (the 40,000-paper corpus takes over an hour here),
 `--home DIR --build-seconds S --sample-batches K` times K of the indexer's batches chosen at
 random from DIR's chunks and extrapolates the encode time of all of them (an estimate, with its
-spread printed), against the S seconds the index run took.
+spread printed), against the S seconds the index run took; `--build-cpu-seconds C` (the run's
+user + sys time) adds the same ratio in CPU seconds, which other work on the cores does not
+inflate.
 
     python benchmarks/bench_index.py 300 8
     python benchmarks/bench_index.py --home ~/.paperchat-40k --build-seconds 5400
@@ -108,8 +110,18 @@ def texts_of(index: PaperIndex, ids: list[str]) -> list[str]:
     return [by_id[chunk_id] for chunk_id in ids]
 
 
-def estimate_existing(home: Path, build_seconds: float, k: int, add_batch: int = 64) -> dict:
-    """Encode time of all of `home`'s chunks, extrapolated from K random indexer batches."""
+def estimate_existing(
+    home: Path,
+    build_seconds: float,
+    k: int,
+    build_cpu_seconds: float | None = None,
+    add_batch: int = 64,
+) -> dict:
+    """Encode time of all of `home`'s chunks, extrapolated from K random indexer batches.
+
+    With `build_cpu_seconds` (the index run's user + sys time, e.g. from `/usr/bin/time -v`)
+    the same is done in CPU seconds: a build that shared the cores with other work took
+    longer in wall time, but not in CPU time, so that ratio still compares like with like."""
     import random
     import statistics
 
@@ -119,28 +131,30 @@ def estimate_existing(home: Path, build_seconds: float, k: int, add_batch: int =
     batches = [ids[i : i + add_batch] for i in range(0, len(ids), add_batch)]
     picked = random.Random(0).sample(range(len(batches)), min(k, len(batches)))
     embedder.embed_documents(["warm up"])
-    times = []
+    times, cpu = [], []
     for b in picked:
         texts = texts_of(index, batches[b])
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         embedder.embed_documents(texts)
         times.append(time.perf_counter() - started)
-    mean = statistics.mean(times)
-    spread = statistics.stdev(times) / len(times) ** 0.5 if len(times) > 1 else 0.0
-    encode = mean * len(batches)
-    figures = {
-        "chunks": len(ids),
-        "batches_timed": len(times),
-        "build_s": build_seconds,
-        "encode_estimate_s": round(encode, 1),
-        "encode_estimate_stderr_s": round(spread * len(batches), 1),
-        "encode_over_index": round(encode / build_seconds, 3),
-    }
-    print(
-        f"{len(ids)} chunks in {len(batches)} batches; {len(times)} timed: "
-        f"encoding all would take {encode:.0f} s (± {spread * len(batches):.0f} s), "
-        f"against {build_seconds:.0f} s for the index run: ratio {encode / build_seconds:.2f}"
-    )
+        cpu.append(time.process_time() - started_cpu)
+    figures = {"chunks": len(ids), "batches_timed": len(times), "build_s": build_seconds}
+    lines = [f"{len(ids)} chunks in {len(batches)} batches of {add_batch}; {len(times)} timed:"]
+    for unit, samples, build in (("s", times, build_seconds), ("cpu_s", cpu, build_cpu_seconds)):
+        if build is None:
+            continue
+        mean = statistics.mean(samples)
+        spread = statistics.stdev(samples) / len(samples) ** 0.5 if len(samples) > 1 else 0.0
+        encode = mean * len(batches)
+        figures[f"build_{unit}"] = build
+        figures[f"encode_estimate_{unit}"] = round(encode, 1)
+        figures[f"encode_estimate_stderr_{unit}"] = round(spread * len(batches), 1)
+        figures[f"encode_over_index_{unit}"] = round(encode / build, 3)
+        lines.append(
+            f"  {unit:6} encoding all: {encode:7.0f} (± {spread * len(batches):.0f}) against "
+            f"{build:7.0f} for the index run: ratio {encode / build:.2f}"
+        )
+    print("\n".join(lines))
     return figures
 
 
@@ -151,9 +165,12 @@ def main() -> None:
         parser = argparse.ArgumentParser()
         parser.add_argument("--home", type=Path, required=True)
         parser.add_argument("--build-seconds", type=float, required=True)
+        parser.add_argument("--build-cpu-seconds", type=float, help="the run's user + sys")
         parser.add_argument("--sample-batches", type=int, default=40)
         args = parser.parse_args()
-        figures = estimate_existing(args.home, args.build_seconds, args.sample_batches)
+        figures = estimate_existing(
+            args.home, args.build_seconds, args.sample_batches, args.build_cpu_seconds
+        )
         print(json.dumps(figures))
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500

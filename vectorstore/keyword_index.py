@@ -356,6 +356,15 @@ class KeywordIndex:
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
         return _best(scores, self._counts.ids, k)
 
+    def chunks_of(self, papers: PaperMask) -> list[str]:
+        """The indexed chunk ids of the papers `papers` passes (see `search`), in row order."""
+        self._refresh()
+        if not self._counts.ids:
+            return []
+        paper_ids, row_paper = self._row_papers()
+        ids = self._counts.ids
+        return [ids[i] for i in np.flatnonzero(papers(paper_ids)[row_paper])]
+
     def _row_papers(self) -> tuple[list[str], np.ndarray]:
         """(the papers of the live rows, each row's position in that list); once per
         generation, so a filtered search does not split 85k chunk ids per question."""

@@ -13,10 +13,12 @@ One query does:
 6. return one LangChain Document per paper, best first.
 
 Filters: Chroma's `where` pre-filter costs 110-200 ms at 100k vectors against ~8 ms unfiltered,
-so by default ("auto") we over-fetch unfiltered chunks and keep those whose metadata passes;
-only when too few papers survive (a very selective filter) do we fall back to the exact
-`where` query. The BM25 side is post-filtered the same way, falling back to a mask of the
-allowed chunks. Both paths give the same papers; `filter_strategy` forces one for benchmarks.
+so by default ("auto") a filter that passes few chunks (an org's papers) has those chunks
+scored exactly from their stored vectors; otherwise we over-fetch unfiltered chunks and keep
+those whose paper passes (judged from the catalog's columns, vectorstore.filters), and only
+when too few papers survive do we fall back to the `where` query. The BM25 side is
+post-filtered the same way, falling back to a mask of the allowed chunks. All paths give the
+same papers; `filter_strategy` forces one for benchmarks.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ FilterStrategy = Literal["auto", "post", "where"]
 DEPTH = 100  # chunks fetched from each retriever, and papers taken from each into the pool
 OVERFETCH = 5  # with filters: unfiltered chunks fetched per chunk wanted, before falling back
 BM25_FETCH = 1000  # BM25 chunks scored per query (all of them on small indexes)
+EXACT_CHUNKS = 2000  # a filter passing at most this many chunks scores them all exactly
 EVIDENCE_CHUNKS = 2
 
 
@@ -202,12 +205,30 @@ class PaperSearch:
             return self.store.nearest(qvec, depth, None)
         if strategy == "where":
             return self._dense_where(qvec, depth, filters)
+        if strategy == "auto":
+            columns = self._filter_columns()
+            allowed = self.store.keywords.chunks_of(lambda ids: columns.mask_of(ids, filters))
+            if len(allowed) <= EXACT_CHUNKS:
+                return self._dense_exact(qvec, allowed, depth)
         fetched = self.store.nearest(qvec, depth * OVERFETCH, None)
         kept = self._passing(fetched, filters)
         exhausted = len(fetched) < depth * OVERFETCH  # we saw every chunk there is
         if strategy == "post" or exhausted or _papers(kept) >= k:
             return kept[:depth]
         return self._dense_where(qvec, depth, filters)
+
+    def _dense_exact(
+        self, qvec: np.ndarray, chunk_ids: list[str], depth: int
+    ) -> list[tuple[str, float]]:
+        """The `depth` best of these chunks by cosine, from their stored vectors: for a
+        filter so selective that an over-fetch would find too few and Chroma's `where` would
+        scan the whole collection (an org's few papers among 40,000)."""
+        stored = self.store.vectors(chunk_ids)
+        if not stored:
+            return []
+        ids = list(stored)
+        scores = np.stack(list(stored.values())) @ qvec
+        return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:depth]]
 
     def _dense_where(
         self, qvec: np.ndarray, depth: int, filters: SearchFilters
