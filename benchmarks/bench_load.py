@@ -247,15 +247,24 @@ def run_session(
 # --- the re-index ---------------------------------------------------------------------------
 
 
-def write_new_dump(path: Path, home: Path, count: int) -> int:
+def write_new_dump(path: Path, home: Path, count: int, make_room: bool = False) -> int:
     """A dump of `count` corpus papers the index does not hold (title + abstract, like dumps
-    001-003): the upload must really embed them, not find them unchanged."""
+    001-003): the upload must really embed them, not find them unchanged. `make_room`: an
+    index that holds the whole corpus has the papers taken out first (only ever a copy)."""
     from rag.dump_parser import parse_dump
     from vectorstore.catalog import Catalog
 
     held = set(Catalog.in_home(home).paper_states())
     papers = parse_dump(NEW_PAPERS_FROM, max_abstract_chars=20_000).papers
     fresh = [p for p in papers if p.paper_id not in held][:count]
+    if make_room and len(fresh) < count:
+        from rag.assistant import ResearchAssistant
+        from rag.settings import Settings
+
+        taken = [p for p in papers if p.paper_id in held][: count - len(fresh)]
+        index = ResearchAssistant(Settings(home=home)).paper_index
+        index.sync([], remove_ids=[p.paper_id for p in taken])
+        fresh += taken
     blocks = [f"{p.title}\n\n{p.abstract}" for p in fresh]
     path.write_text(DUMP_HEADER + "\n\n".join(blocks) + "\n", encoding="utf-8")
     return len(fresh)
@@ -476,7 +485,7 @@ def main() -> None:
         env["GRADIO_ANALYTICS_ENABLED"] = "False"
         ensure_index(home, env)
         dump = Path(scratch) / "load_test_new_papers.txt"
-        papers = write_new_dump(dump, home, args.new_papers)
+        papers = write_new_dump(dump, home, args.new_papers, make_room=home != args.home)
         limit = Settings(home=home).ui.concurrency_limit
         clock = time.monotonic()
         process, url = start_server(home, env, Path(scratch) / "ui.log", args.start_timeout)

@@ -5,7 +5,9 @@ labelled as such. What makes it useful rather than an abstract dump is the selec
 of the best few papers, only the sentence that answers (the reader, vectorstore.reader, reads
 the question with each sentence), with a neighbour when it answers too, cited as [n]. Without a
 reader (PAPERCHAT_RERANKER=none) sentences are chosen by embedding similarity plus overlap
-with the question's own words, which catches names and acronyms small embedding models blur.
+with the question's own words, which catches names and acronyms small embedding models blur;
+only each paper's few best sentences by words are embedded, since embedding was nearly all of
+a first answer's time.
 """
 
 from __future__ import annotations

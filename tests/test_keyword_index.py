@@ -124,3 +124,17 @@ def test_hits_do_not_depend_on_the_order_rows_were_added_in(tmp_path, chunks) ->
             assert forward.search(query, k) == backward.search(query, k)
     top = [chunk_id for chunk_id, _ in forward.search(docs[0][:60], 3)]
     assert top == sorted(top) == ["a-copy", "c0", "z-copy"]  # tied: by chunk id
+
+
+def test_chunk_ids_by_paper_follow_every_update(tmp_path, chunks) -> None:
+    """Search takes a candidate's chunk ids from here instead of the catalog: a paper the
+    index gained or lost must show at once, and one it does not hold not at all."""
+    _, docs = chunks
+    ids = [f"p{i // 2}#h#{i % 2}" for i in range(len(docs))]
+    text = dict(zip(ids, docs, strict=True))
+    index = KeywordIndex(tmp_path / "bm25")
+    index.build(ids[:6], docs[:6], "sig-1")
+    assert index.chunks_by_paper(["p0", "p2", "p9"]) == {"p0": ids[0:2], "p2": ids[4:6]}
+    index.update(ids[2:10], lambda wanted: [text[c] for c in wanted], "sig-2")
+    assert index.chunks_by_paper(["p0", "p4"]) == {"p4": ids[8:10]}
+    assert index.chunks_of(lambda papers: np.isin(papers, ["p1", "p3"])) == [*ids[2:4], *ids[6:8]]

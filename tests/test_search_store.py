@@ -100,13 +100,14 @@ PAPERS = {
 class FakeStore:
     """Only the SearchStore methods, over three papers of one chunk each."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, unkeyed: tuple[str, ...] = ()):
         self.rows = [
             ChunkRow(f"{p.paper_id}#h#0", p.paper_id, 0, f"{p.title}\n{p.abstract}", {}, "m")
             for p in PAPERS.values()
         ]
+        keyed = [r for r in self.rows if r.paper_id not in unkeyed]  # an index run's window
         self.keywords = KeywordIndex(root)
-        self.keywords.build([r.chunk_id for r in self.rows], [r.document for r in self.rows], "s")
+        self.keywords.build([r.chunk_id for r in keyed], [r.document for r in keyed], "s")
         self._vectors = {r.chunk_id: _embed(r.document) for r in self.rows}
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -132,6 +133,15 @@ def test_search_needs_only_the_store_interface(tmp_path: Path) -> None:
     docs = search.search("diffusion priors restore faces", k=2)
     assert docs[0].metadata["paper_id"] == "pb"
     assert {d.metadata["paper_id"] for d in search.similar("pb", k=5)} == {"pa", "pc"}
+
+
+def test_a_paper_the_keyword_index_lacks_yet_is_scored_from_the_catalog(tmp_path: Path) -> None:
+    """Chroma holds it, the keyword index does not yet: its words come from its text."""
+    query = "diffusion priors restore faces"
+    keyed = PaperSearch(FakeStore(tmp_path / "all")).search(query, k=3)
+    lagging = PaperSearch(FakeStore(tmp_path / "lag", unkeyed=("pb",))).search(query, k=3)
+    (pb,) = [d.metadata for d in lagging if d.metadata["paper_id"] == "pb"]
+    assert pb["bm25_score"] == 0.0 and pb["coverage"] == keyed[0].metadata["coverage"] > 0
 
 
 # --- the guard lives in the store ----------------------------------------------------------------

@@ -178,6 +178,7 @@ class KeywordIndex:
         self._scorer: Scorer | None = None
         self._positions: dict[str, int] = {}
         self._papers_of_rows: tuple[list[str], np.ndarray] | None = None
+        self._chunks_of_papers: dict[str, list[str]] | None = None
 
     # --- state -----------------------------------------------------------------------------
     def _current(self) -> dict[str, str | int]:
@@ -224,6 +225,7 @@ class KeywordIndex:
         self._scorer = Scorer(counts) if counts.ids else None
         self._positions = {chunk_id: i for i, chunk_id in enumerate(counts.ids)}
         self._papers_of_rows = None
+        self._chunks_of_papers = None
         self._loaded_generation = generation
 
     def _current_is_readable(self) -> bool:
@@ -302,6 +304,7 @@ class KeywordIndex:
         shutil.rmtree(self.root, ignore_errors=True)
         self._loaded_generation, self._counts = None, TermCounts.empty()
         self._scorer, self._positions, self._papers_of_rows = None, {}, None
+        self._chunks_of_papers = None
 
     def _remove_stale(self, keep: str) -> None:
         for path in self.root.iterdir():
@@ -364,6 +367,19 @@ class KeywordIndex:
         paper_ids, row_paper = self._row_papers()
         ids = self._counts.ids
         return [ids[i] for i in np.flatnonzero(papers(paper_ids)[row_paper])]
+
+    def chunks_by_paper(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The indexed chunk ids of each of these papers that the index holds, in row order.
+        Search scores every chunk of its candidates: asking the catalog for them read ~400
+        chunk texts and metadata per question, when only the ids were needed."""
+        self._refresh()
+        if self._chunks_of_papers is None:
+            grouped: dict[str, list[str]] = {}
+            for chunk_id in self._counts.ids:
+                grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
+            self._chunks_of_papers = grouped
+        held = self._chunks_of_papers
+        return {pid: held[pid] for pid in paper_ids if pid in held}
 
     def _row_papers(self) -> tuple[list[str], np.ndarray]:
         """(the papers of the live rows, each row's position in that list); once per
