@@ -379,7 +379,7 @@ class KeywordIndex:
                 grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
             self._chunks_of_papers = grouped
         held = self._chunks_of_papers
-        return {pid: held[pid] for pid in paper_ids if pid in held}
+        return {pid: list(held[pid]) for pid in paper_ids if pid in held}
 
     def _row_papers(self) -> tuple[list[str], np.ndarray]:
         """(the papers of the live rows, each row's position in that list); once per
