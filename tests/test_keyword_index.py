@@ -137,4 +137,6 @@ def test_chunk_ids_by_paper_follow_every_update(tmp_path, chunks) -> None:
     assert index.chunks_by_paper(["p0", "p2", "p9"]) == {"p0": ids[0:2], "p2": ids[4:6]}
     index.update(ids[2:10], lambda wanted: [text[c] for c in wanted], "sig-2")
     assert index.chunks_by_paper(["p0", "p4"]) == {"p4": ids[8:10]}
-    assert index.chunks_of(lambda papers: np.isin(papers, ["p1", "p3"])) == [*ids[2:4], *ids[6:8]]
+    some = lambda papers: np.isin(papers, ["p1", "p3"])  # noqa: E731
+    assert index.chunks_of(some) == (4, [*ids[2:4], *ids[6:8]])
+    assert index.chunks_of(some, at_most=3) == (4, [])  # too many to list: the count alone

@@ -30,6 +30,7 @@ from vectorstore.defaults import (
     EMBEDDING_TIMEOUT,
 )
 from vectorstore.errors import EmbeddingUnavailable
+from vectorstore.inference import on_inference_thread
 
 # Names under which users may ask for the bundled default model.
 _DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -129,12 +130,14 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+        vectors = on_inference_thread(
+            lambda: self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         )
         return vectors.astype(np.float32).tolist()
 

@@ -132,17 +132,21 @@ class FilterColumns:
         object until its rows change, so a question does not look up 40,000 ids again."""
         known, rows = self._rows  # one read: another thread may replace the pair meanwhile
         if known is not paper_ids:
-            found = [self.position.get(pid, -1) for pid in paper_ids]
-            rows = np.asarray(found, dtype=np.int64)
+            rows = self._positions(paper_ids)
             self._rows = (paper_ids, rows)
-        passed = np.append(self.mask(filters), False)  # row -1: unknown paper
-        return passed[rows]
+        return self._mask_at(rows, filters)
 
     def passes(self, paper_ids: Sequence[str], filters: SearchFilters) -> np.ndarray:
         """`mask_of` for a short list seen once (one query's hits): not remembered, so the
         keyword index's long list keeps its looked-up positions."""
-        rows = np.asarray([self.position.get(pid, -1) for pid in paper_ids], dtype=np.int64)
-        return np.append(self.mask(filters), False)[rows]
+        return self._mask_at(self._positions(paper_ids), filters)
+
+    def _positions(self, paper_ids: Sequence[str]) -> np.ndarray:
+        """Each paper's row in the table; -1 for a paper not in it."""
+        return np.asarray([self.position.get(pid, -1) for pid in paper_ids], dtype=np.int64)
+
+    def _mask_at(self, rows: np.ndarray, filters: SearchFilters) -> np.ndarray:
+        return np.append(self.mask(filters), False)[rows]  # row -1: an unknown paper fails
 
     def matching_orgs(self, filters: SearchFilters) -> set[str]:
         """`SearchFilters.matching_orgs` over the indexed names, without reading every paper."""

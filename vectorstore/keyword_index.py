@@ -359,14 +359,19 @@ class KeywordIndex:
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
         return _best(scores, self._counts.ids, k)
 
-    def chunks_of(self, papers: PaperMask) -> list[str]:
-        """The indexed chunk ids of the papers `papers` passes (see `search`), in row order."""
+    def chunks_of(self, papers: PaperMask, at_most: int | None = None) -> tuple[int, list[str]]:
+        """(how many indexed chunks the papers `papers` passes hold (see `search`), their ids
+        in row order); the ids only if there are at most `at_most`: a filtered search that
+        passes 40,000 chunks needs their count, not a list of their ids."""
         self._refresh()
         if not self._counts.ids:
-            return []
+            return 0, []
         paper_ids, row_paper = self._row_papers()
+        rows = np.flatnonzero(papers(paper_ids)[row_paper])
+        if at_most is not None and len(rows) > at_most:
+            return len(rows), []
         ids = self._counts.ids
-        return [ids[i] for i in np.flatnonzero(papers(paper_ids)[row_paper])]
+        return len(rows), [ids[i] for i in rows]
 
     def chunks_by_paper(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
         """The indexed chunk ids of each of these papers that the index holds, in row order.

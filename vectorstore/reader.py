@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vectorstore.errors import ReaderUnavailable
+from vectorstore.inference import on_inference_thread
 from vectorstore.text import word_set
 
 log = logging.getLogger(__name__)
@@ -99,14 +100,19 @@ class CrossEncoderReader:
         import torch
 
         model = self._load()
-        with torch.inference_mode():
-            scores = model.predict(
-                [(question, p) for p in passages],
-                batch_size=32,
-                activation_fn=torch.nn.Sigmoid(),
-                show_progress_bar=False,
-                convert_to_numpy=True,
-            )
+        pairs = [(question, p) for p in passages]
+
+        def predict() -> Any:
+            with torch.inference_mode():
+                return model.predict(
+                    pairs,
+                    batch_size=32,
+                    activation_fn=torch.nn.Sigmoid(),
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                )
+
+        scores = on_inference_thread(predict)
         return [float(s) for s in scores]
 
 

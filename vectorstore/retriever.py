@@ -212,10 +212,12 @@ class PaperSearch:
         fetch = depth * OVERFETCH
         if strategy == "auto":
             columns = self._filter_columns()
-            allowed = self.store.keywords.chunks_of(lambda ids: columns.mask_of(ids, filters))
-            if len(allowed) <= EXACT_CHUNKS:
+            passing, allowed = self.store.keywords.chunks_of(
+                lambda ids: columns.mask_of(ids, filters), at_most=EXACT_CHUNKS
+            )
+            if passing <= EXACT_CHUNKS:
                 return self._dense_exact(qvec, allowed, depth)
-            share = len(allowed) / max(len(self.store.keywords), 1)
+            share = passing / max(len(self.store.keywords), 1)
             fetch = int(min(MAX_FETCH, max(fetch, depth / share)))  # ~depth chunks pass
         fetched = self.store.nearest(qvec, fetch, None)
         kept = self._passing(fetched, filters)
