@@ -371,6 +371,9 @@ class Catalog:
         return {pid: PaperState(ch, mh, fh) for pid, ch, mh, fh in rows}
 
     def papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
+        ids = None if ids is None else list(ids)
+        if ids == []:  # as in `chunks`: no connection for nothing
+            return {}
         query = "SELECT paper_id, title, abstract, metadata_json FROM papers"
         with self._connect() as db:
             if ids is None:
@@ -378,7 +381,7 @@ class Catalog:
             else:
                 rows = [
                     row
-                    for batch in _batches(list(ids), 500)
+                    for batch in _batches(ids, 500)
                     for row in db.execute(
                         f"{query} WHERE paper_id IN ({','.join('?' * len(batch))})", batch
                     )
@@ -390,13 +393,16 @@ class Catalog:
 
     def chunks(self, paper_ids: Iterable[str] | None = None) -> list[ChunkRow]:
         """Chunk rows, in (paper_id, idx) order; all of them when `paper_ids` is None."""
+        paper_ids = None if paper_ids is None else list(paper_ids)
+        if paper_ids == []:  # every search asks for the (usually no) papers BM25 lacks
+            return []
         query = "SELECT chunk_id, paper_id, idx, document, metadata_json, meta_hash FROM chunks"
         with self._connect() as db:
             if paper_ids is None:
                 rows = db.execute(query + " ORDER BY paper_id, idx").fetchall()
             else:
                 rows = []
-                for batch in _batches(list(paper_ids), 500):
+                for batch in _batches(paper_ids, 500):
                     marks = ",".join("?" * len(batch))
                     rows += db.execute(f"{query} WHERE paper_id IN ({marks})", batch).fetchall()
                 rows.sort(key=lambda r: (r[1], r[2]))
