@@ -140,3 +140,45 @@ def test_chunk_ids_by_paper_follow_every_update(tmp_path, chunks) -> None:
     some = lambda papers: np.isin(papers, ["p1", "p3"])  # noqa: E731
     assert index.chunks_of(some) == (4, [*ids[2:4], *ids[6:8]])
     assert index.chunks_of(some, at_most=3) == (4, [])  # too many to list: the count alone
+
+
+def test_concurrent_searches_load_a_new_generation_once_and_agree(
+    tmp_path, chunks, monkeypatch
+) -> None:
+    """After a re-index, the chats searching at that moment share one load of the new
+    generation: each used to load its own copy (four at once under bench_load.py)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import vectorstore.keyword_index as keyword_index
+
+    ids, docs = chunks
+    writer = KeywordIndex(tmp_path / "bm25")
+    writer.build(ids[:40], docs[:40], "sig-1")
+    reader = KeywordIndex(tmp_path / "bm25")
+    assert reader.search(QUERIES[0])  # generation 1 loaded
+    text = dict(zip(ids, docs, strict=True))
+    writer.update(set(ids), lambda wanted: [text[i] for i in wanted], "sig-2")
+
+    loads: list[int] = []
+    start = threading.Barrier(8)
+    original = keyword_index.TermCounts.load.__func__
+
+    def slow_load(cls, gen_dir):
+        loads.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for every thread to arrive while it loads
+        return original(cls, gen_dir)
+
+    monkeypatch.setattr(keyword_index.TermCounts, "load", classmethod(slow_load))
+
+    def search(query: str) -> list[tuple[str, float]]:
+        start.wait()
+        return reader.search(query, k=50)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(search, QUERIES * 2))
+    assert len(loads) == 1
+    fresh = KeywordIndex(tmp_path / "bm25")
+    assert results == [fresh.search(q, k=50) for q in QUERIES * 2]
+    assert any(chunk_id not in ids[:40] for chunk_id, _ in results[0])  # the new rows

@@ -127,6 +127,9 @@ class FakeStore:
     def papers(self, paper_ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
         return {k: v for k, v in PAPERS.items() if paper_ids is None or k in set(paper_ids)}
 
+    def paper_metadata(self) -> dict[str, dict[str, Any]]:
+        return {k: v.metadata for k, v in PAPERS.items()}
+
 
 def test_search_needs_only_the_store_interface(tmp_path: Path) -> None:
     search = PaperSearch(FakeStore(tmp_path / "bm25"))
@@ -165,3 +168,44 @@ def test_store_turns_transport_errors_into_store_unavailable(call: str) -> None:
             store.nearest(np.ones(4, dtype=np.float32), 5, None)
         else:
             store.vectors(["p#h#0"])
+
+
+def test_concurrent_filtered_searches_build_the_filter_columns_once_from_metadata(
+    tmp_path: Path,
+) -> None:
+    """Chats searching with a filter just after a re-index share one build of the filter
+    columns, made from the papers' metadata without reading every abstract."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vectorstore.filters import SearchFilters
+
+    store = FakeStore(tmp_path / "bm25")
+    builds: list[int] = []
+
+    def metadata() -> dict[str, dict[str, Any]]:
+        builds.append(threading.get_ident())
+        time.sleep(0.05)  # every thread arrives while the first one builds
+        return {"pa": {"upvotes": 30}, "pb": {"upvotes": 1}, "pc": {"upvotes": 30}}
+
+    def papers(paper_ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
+        assert paper_ids is not None, "the filter columns read every paper's abstract"
+        return FakeStore.papers(store, paper_ids)
+
+    store.paper_metadata = metadata  # type: ignore[method-assign]
+    store.papers = papers  # type: ignore[method-assign]
+    search = PaperSearch(store)
+    start = threading.Barrier(6)
+
+    def ask(_: int) -> list[str]:
+        start.wait()
+        query = "diffusion faces draft tokens clothes"
+        docs = search.search(query, 3, SearchFilters(min_upvotes=10))
+        return [d.metadata["paper_id"] for d in docs]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(ask, range(6)))
+    assert len(builds) == 1
+    assert results[0] and "pb" not in results[0]
+    assert all(found == results[0] for found in results)

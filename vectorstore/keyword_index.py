@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -164,6 +165,25 @@ class Scorer:
         return out
 
 
+@dataclass
+class _Live:
+    """One loaded generation and what is derived from it. It is replaced as one object, so a
+    search running while another thread loads a newer generation reads one consistent state;
+    the per-generation caches are filled on first use and go with it."""
+
+    generation: str | None
+    counts: TermCounts
+    scorer: Scorer | None
+    positions: dict[str, int]
+    papers_of_rows: tuple[list[str], np.ndarray] | None = None
+    chunks_of_papers: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, generation: str | None, counts: TermCounts) -> _Live:
+        scorer = Scorer(counts) if counts.ids else None
+        return cls(generation, counts, scorer, {c: i for i, c in enumerate(counts.ids)})
+
+
 class KeywordIndex:
     """Reads and updates the BM25 index; reloads by itself when another process swapped it.
 
@@ -173,12 +193,8 @@ class KeywordIndex:
     def __init__(self, root: Path, rows: Callable[[], Rows] | None = None):
         self.root = root
         self._rows = rows
-        self._loaded_generation: str | None = None
-        self._counts = TermCounts.empty()
-        self._scorer: Scorer | None = None
-        self._positions: dict[str, int] = {}
-        self._papers_of_rows: tuple[list[str], np.ndarray] | None = None
-        self._chunks_of_papers: dict[str, list[str]] | None = None
+        self._live = _Live.of(None, TermCounts.empty())
+        self._loading = threading.Lock()
         self._current_memo: tuple[tuple[int, int, int] | None, dict[str, str | int]] = (None, {})
 
     # --- state -----------------------------------------------------------------------------
@@ -209,32 +225,33 @@ class KeywordIndex:
     @property
     def ids(self) -> list[str]:
         """Chunk ids in row order."""
-        self._refresh()
-        return list(self._counts.ids)
+        return list(self._refresh().counts.ids)
 
     def __len__(self) -> int:
-        self._refresh()
-        return len(self._counts.ids)
+        return len(self._refresh().counts.ids)
 
-    def _refresh(self, attempts: int = 3) -> None:
-        """Load the live generation if it changed. A writer in another process may swap and
-        delete a generation while we read it; then we simply read the newer one."""
-        generation = str(self._current().get("generation", ""))
-        if generation == self._loaded_generation:
-            return
-        try:
-            counts = self._load(generation)
-        except FileNotFoundError:
-            if attempts <= 1:
-                raise
-            self._refresh(attempts - 1)
-            return
-        self._counts = counts
-        self._scorer = Scorer(counts) if counts.ids else None
-        self._positions = {chunk_id: i for i, chunk_id in enumerate(counts.ids)}
-        self._papers_of_rows = None
-        self._chunks_of_papers = None
-        self._loaded_generation = generation
+    def _refresh(self, attempts: int = 3) -> _Live:
+        """The live generation, loaded first if it changed. One thread loads it while the
+        others wait for it: under 20 chats after a re-index, each chat thread loaded its own
+        copy of an 85k-chunk index at once. A writer in another process may swap and delete
+        a generation while we read it; then we simply read the newer one."""
+        for attempt in range(attempts):
+            generation = str(self._current().get("generation", ""))
+            live = self._live
+            if generation == live.generation:
+                return live
+            with self._loading:
+                if generation == self._live.generation:  # loaded while this thread waited
+                    return self._live
+                try:
+                    counts = self._load(generation)
+                except FileNotFoundError:
+                    if attempt == attempts - 1:
+                        raise
+                    continue
+                self._live = _Live.of(generation, counts)
+                return self._live
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _current_is_readable(self) -> bool:
         current = self._current()
@@ -276,8 +293,8 @@ class KeywordIndex:
         generation = str(self._current().get("generation", ""))
         if not generation or not self._current_is_readable():
             return TermCounts.empty()
-        if generation == self._loaded_generation:
-            return self._counts
+        if generation == self._live.generation:
+            return self._live.counts
         return TermCounts.load(self.root / generation)
 
     def _publish(self, counts: TermCounts, signature: str) -> None:
@@ -310,9 +327,7 @@ class KeywordIndex:
 
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-        self._loaded_generation, self._counts = None, TermCounts.empty()
-        self._scorer, self._positions, self._papers_of_rows = None, {}, None
-        self._chunks_of_papers = None
+        self._live = _Live.of(None, TermCounts.empty())
 
     def _remove_stale(self, keep: str) -> None:
         for path in self.root.iterdir():
@@ -325,22 +340,22 @@ class KeywordIndex:
     def document_frequency(self, token: str) -> int:
         """Chunks holding `token` (already stemmed): the IDF that relevance scoring weighs
         question words by, read from the live index rather than counted again."""
-        self._refresh()
-        return 0 if self._scorer is None else self._scorer.document_frequency(token)
+        scorer = self._refresh().scorer
+        return 0 if scorer is None else scorer.document_frequency(token)
 
     def terms_held(self, chunk_ids: Sequence[str], terms: Iterable[str]) -> dict[str, set[str]]:
         """Which of `terms` (already stemmed) each of these chunks holds, read from the index's
         postings instead of tokenising the chunks again (search needs it for every candidate:
         tokenising them was most of a query's time at 85k chunks). Chunks the index lacks are
         left out of the result."""
-        self._refresh()
-        present = [c for c in chunk_ids if c in self._positions]
+        live = self._refresh()
+        present = [c for c in chunk_ids if c in live.positions]
         held: dict[str, set[str]] = {c: set() for c in present}
-        if self._scorer is None or not present:
+        if live.scorer is None or not present:
             return held
-        positions = np.asarray([self._positions[c] for c in present])
+        positions = np.asarray([live.positions[c] for c in present])
         for term in dict.fromkeys(terms):
-            rows = self._scorer.rows_holding(term)
+            rows = live.scorer.rows_holding(term)
             if not len(rows):
                 continue
             at = np.minimum(np.searchsorted(rows, positions), len(rows) - 1)
@@ -357,51 +372,52 @@ class KeywordIndex:
         """Best `k` (chunk_id, bm25 score) pairs with a positive score. `papers` restricts the
         candidates to the chunks of the papers it passes: given the index's paper ids, it
         returns a bool per paper (metadata filters, vectorised)."""
-        self._refresh()
+        live = self._refresh()
         tokens = tokenize([query])[0]
-        if self._scorer is None or not tokens:
+        if live.scorer is None or not tokens:
             return []
-        scores = self._scorer.scores(tokens)
+        scores = live.scorer.scores(tokens)
         if papers is not None:
-            paper_ids, row_paper = self._row_papers()
+            paper_ids, row_paper = _row_papers(live)
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
-        return _best(scores, self._counts.ids, k)
+        return _best(scores, live.counts.ids, k)
 
     def chunks_of(self, papers: PaperMask, at_most: int | None = None) -> tuple[int, list[str]]:
         """(how many indexed chunks the papers `papers` passes hold (see `search`), their ids
         in row order); the ids only if there are at most `at_most`: a filtered search that
         passes 40,000 chunks needs their count, not a list of their ids."""
-        self._refresh()
-        if not self._counts.ids:
+        live = self._refresh()
+        if not live.counts.ids:
             return 0, []
-        paper_ids, row_paper = self._row_papers()
+        paper_ids, row_paper = _row_papers(live)
         rows = np.flatnonzero(papers(paper_ids)[row_paper])
         if at_most is not None and len(rows) > at_most:
             return len(rows), []
-        ids = self._counts.ids
+        ids = live.counts.ids
         return len(rows), [ids[i] for i in rows]
 
     def chunks_by_paper(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
         """The indexed chunk ids of each of these papers that the index holds, in row order.
         Search scores every chunk of its candidates: asking the catalog for them read ~400
         chunk texts and metadata per question, when only the ids were needed."""
-        self._refresh()
-        if self._chunks_of_papers is None:
+        live = self._refresh()
+        if live.chunks_of_papers is None:
             grouped: dict[str, list[str]] = {}
-            for chunk_id in self._counts.ids:
+            for chunk_id in live.counts.ids:
                 grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
-            self._chunks_of_papers = grouped
-        held = self._chunks_of_papers
+            live.chunks_of_papers = grouped
+        held = live.chunks_of_papers
         return {pid: list(held[pid]) for pid in paper_ids if pid in held}
 
-    def _row_papers(self) -> tuple[list[str], np.ndarray]:
-        """(the papers of the live rows, each row's position in that list); once per
-        generation, so a filtered search does not split 85k chunk ids per question."""
-        if self._papers_of_rows is None:
-            position: dict[str, int] = {}
-            rows = [position.setdefault(paper_of(c), len(position)) for c in self._counts.ids]
-            self._papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
-        return self._papers_of_rows
+
+def _row_papers(live: _Live) -> tuple[list[str], np.ndarray]:
+    """(the papers of the live rows, each row's position in that list); once per
+    generation, so a filtered search does not split 85k chunk ids per question."""
+    if live.papers_of_rows is None:
+        position: dict[str, int] = {}
+        rows = [position.setdefault(paper_of(c), len(position)) for c in live.counts.ids]
+        live.papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
+    return live.papers_of_rows
 
 
 def _best(scores: np.ndarray, ids: list[str], k: int) -> list[tuple[str, float]]:

@@ -90,3 +90,7 @@ class PaperStore:
     def papers(self, paper_ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
         """These papers (all of them when None), from the catalog."""
         return self.catalog.papers(paper_ids)
+
+    def paper_metadata(self) -> dict[str, dict[str, Any]]:
+        """Every paper's metadata, without reading its abstract."""
+        return self.catalog.paper_metadata()

@@ -24,6 +24,7 @@ same papers; `filter_strategy` forces one for benchmarks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -102,6 +103,8 @@ class SearchStore(Protocol):
 
     def papers(self, paper_ids: Iterable[str] | None = None) -> dict[str, PaperDoc]: ...
 
+    def paper_metadata(self) -> dict[str, dict[str, Any]]: ...
+
 
 class PaperSearch:
     """The search algorithm over one SearchStore (dense + BM25 + coverage, then the reader).
@@ -115,9 +118,8 @@ class PaperSearch:
         self.store = store
         self.reader = reader
         self.rerank_top_n = rerank_top_n
-        self._table_key: str | None = None
-        self._table: dict[str, dict[str, Any]] = {}
-        self._columns: FilterColumns | None = None
+        self._columns: tuple[str, FilterColumns] | None = None  # (index signature, columns)
+        self._columns_lock = threading.Lock()
 
     # --- public --------------------------------------------------------------------------
     def search(
@@ -337,22 +339,21 @@ class PaperSearch:
             docs.append(_paper_document(cand, paper, _best_chunks(cand, texts), lexical))
         return docs
 
-    def _paper_table(self) -> dict[str, dict[str, Any]]:
-        """paper_id -> metadata for every indexed paper; reloaded when the index changes."""
-        key = self.store.keywords.signature or ""
-        if key != self._table_key or not self._table:
-            self._table = {pid: doc.metadata for pid, doc in self.store.papers().items()}
-            self._table_key = key
-            self._columns = None
-        return self._table
-
     def _filter_columns(self) -> FilterColumns:
-        """The paper table as filter arrays (vectorstore.filters.FilterColumns), rebuilt with
-        the table."""
-        table = self._paper_table()
-        if self._columns is None:
-            self._columns = FilterColumns(table)
-        return self._columns
+        """Every indexed paper's filtered fields as arrays (vectorstore.filters.FilterColumns),
+        rebuilt when the index changes: from the metadata alone (they were built from every
+        paper's abstract too), by one thread while the others wait (each chat searching just
+        after a re-index built its own copy)."""
+        key = self.store.keywords.signature or ""
+        built = self._columns
+        if built is not None and built[0] == key:
+            return built[1]
+        with self._columns_lock:
+            built = self._columns
+            if built is None or built[0] != key:
+                built = (key, FilterColumns(self.store.paper_metadata()))
+                self._columns = built
+            return built[1]
 
 
 class _LexicalEvidence:
