@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # extractive variants must stay extractive
     os.environ.pop(_var, None)
 
+from benchmarks.bench_retrieval import on_pytorch  # noqa: E402
 from benchmarks.bench_trends import ensure_index  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -91,11 +92,13 @@ class Variant:
     reranker: str  # "none" or "bundled"
     llm: bool = False
     cached: bool = True  # the sentence cache and the query memo
+    pytorch: bool = False  # questions and sentences embedded by PyTorch, not ONNX Runtime
 
 
 VARIANTS = [
     Variant("extractive none, no caches (baseline)", "none", cached=False),
     Variant("extractive none", "none"),
+    Variant("extractive none, PyTorch", "none", pytorch=True),
     Variant("extractive reader", "bundled"),
     Variant("LLM none", "none", llm=True),
 ]
@@ -242,17 +245,18 @@ def run_variant(
     """Per round, one row of parts per question; caches start empty."""
     server, served = timed_server()
     try:
-        ra = assistant(home, variant, models, server.base_url)
-        models.embedder.query_memo.max_entries = 256 if variant.cached else 0
-        models.embedder.query_memo.clear()
-        ask_once(ra, WARM_UP, models.probe, server, served)  # open the store, load the reader
-        if variant.llm:
-            ra.ask("How does Lookahead verify its drafted tokens?")  # the HTTP client's first call
-        models.embedder.query_memo.clear()
-        return [
-            [ask_once(ra, q, models.probe, server, served) for q in questions]
-            for _ in range(rounds)
-        ]
+        with on_pytorch(models.embedder) if variant.pytorch else nullcontext():
+            ra = assistant(home, variant, models, server.base_url)
+            models.embedder.query_memo.max_entries = 256 if variant.cached else 0
+            models.embedder.query_memo.clear()
+            ask_once(ra, WARM_UP, models.probe, server, served)  # open the store, the reader
+            if variant.llm:
+                ra.ask("How does Lookahead verify its drafted tokens?")  # the client's first call
+            models.embedder.query_memo.clear()
+            return [
+                [ask_once(ra, q, models.probe, server, served) for q in questions]
+                for _ in range(rounds)
+            ]
     finally:
         server.stop()
 

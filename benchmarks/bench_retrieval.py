@@ -30,6 +30,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -173,6 +175,19 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p['p50_ms']:7.1f} ms  p95 {p['p95_ms']:7.1f} ms"
 
 
+@contextmanager
+def on_pytorch(embedder) -> Iterator[bool]:
+    """Questions embedded by PyTorch instead of ONNX Runtime (vectorstore.onnx_encoder) while
+    inside, for the side-by-side rows; yields whether there was a session to set aside."""
+    loaded = getattr(embedder, "loaded", embedder)
+    session = getattr(loaded, "onnx", None)
+    loaded.onnx = None
+    try:
+        yield session is not None
+    finally:
+        loaded.onnx = session
+
+
 def embed_every_query(embedder) -> None:
     """Turn the embedder's query memo off: each latency round then embeds its queries again,
     as a new question would, instead of timing a memo hit from the round before."""
@@ -180,6 +195,33 @@ def embed_every_query(embedder) -> None:
     if memo is not None:
         memo.max_entries = 0
         memo.clear()
+
+
+def query_embedding(embedder, repeats: int, label: str) -> dict[str, float]:
+    """Embedding the latency queries alone, the memo off; prints its row."""
+    samples = []
+    for _ in range(repeats):
+        for q in LATENCY_QUERIES:
+            t = time.perf_counter()
+            embedder.embed_query(q)
+            samples.append((time.perf_counter() - t) * 1000)
+    print(f"{label:34} {percentiles(samples)}")
+    return p50_p95(samples)
+
+
+def searches(
+    search, repeats: int, label: str, filters=None, strategy: str = "auto"
+) -> dict[str, float]:
+    """k=10 hybrid searches of the latency queries; prints its row."""
+    samples, hits = [], 0
+    for _ in range(repeats):
+        for q in LATENCY_QUERIES:
+            t = time.perf_counter()
+            docs = search.search(q, 10, filters, filter_strategy=strategy)
+            samples.append((time.perf_counter() - t) * 1000)
+            hits += len(docs)
+    print(f"{label:34} {percentiles(samples)}  (avg hits {hits / len(samples):.1f})")
+    return p50_p95(samples)
 
 
 def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
@@ -190,28 +232,20 @@ def latency(assistant, repeats: int) -> dict[str, dict[str, float]]:
     search = index.searcher
     search.search("warm up", 10)  # model, collection and BM25 load
     embed_every_query(index.embedder)
-    embed = []
-    for _ in range(repeats):
-        for q in LATENCY_QUERIES:
-            t = time.perf_counter()
-            index.embedder.embed_query(q)
-            embed.append((time.perf_counter() - t) * 1000)
-    print(f"{'query embedding only':34} {percentiles(embed)}")
-    figures = {"query embedding only": p50_p95(embed)}
+    label = "query embedding only"
+    figures = {label: query_embedding(index.embedder, repeats, label)}
+    with on_pytorch(index.embedder) as had_onnx:
+        if had_onnx:  # the same two rows with PyTorch, side by side
+            label = "query embedding only, PyTorch"
+            figures[label] = query_embedding(index.embedder, repeats, label)
+            label = "unfiltered, PyTorch queries"
+            figures[label] = searches(search, repeats, label)
     cases = [("unfiltered", None, "auto")]
     for name, values in FILTERS.items():
         for strategy in ("auto", "where"):
             cases.append((f"{name} [{strategy}]", SearchFilters(**values), strategy))
     for label, filters, strategy in cases:
-        samples, hits = [], 0
-        for _ in range(repeats):
-            for q in LATENCY_QUERIES:
-                t = time.perf_counter()
-                docs = search.search(q, 10, filters, filter_strategy=strategy)
-                samples.append((time.perf_counter() - t) * 1000)
-                hits += len(docs)
-        print(f"{label:34} {percentiles(samples)}  (avg hits {hits / len(samples):.1f})")
-        figures[label] = p50_p95(samples)
+        figures[label] = searches(search, repeats, label, filters, strategy)
     collection = index.collection
     vector = index.embedder.embed_query(LATENCY_QUERIES[0])
     for label, where in (

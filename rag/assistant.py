@@ -95,6 +95,7 @@ class ResearchAssistant:
             base_url=s.embedding_base_url,
             api_key=s.embedding_api_key.get_secret_value() if s.embedding_api_key else None,
             batch_size=s.embedding_batch_size,
+            backend=s.embedding_backend,
             timeout=s.embedding_timeout,
             max_retries=s.embedding_max_retries,
             lazy=True,  # commands that only read the index never load the model

