@@ -2,8 +2,9 @@
 inputs.
 
 Why: on these 2 cores PyTorch spends most of a short input's time outside the arithmetic. One
-question embeds in about 8 ms with ONNX Runtime against 16-21 ms in PyTorch, and query
-embedding was a third of a search's time at 85k chunks. Batches are another matter: 128
+question embeds in 6-11 ms with ONNX Runtime against 15-21 ms in PyTorch, and query embedding
+was a third of a search's time at 85k chunks. The cost is memory: about 240 MB more in a busy
+server (`PAPERCHAT_EMBEDDING_BACKEND=torch` keeps to PyTorch). Batches are another matter: 128
 abstracts took 15-25 % longer than in PyTorch, with a higher peak (BENCHMARKS.md), so indexing
 stays on PyTorch (vectorstore.embeddings decides by the batch's size). The vectors are the
 model's own: cosine to PyTorch's is above 0.99999, so both backends answer the same.
@@ -104,7 +105,6 @@ class OnnxEncoder:
         self.session = session
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.run_options = _shrinking_run_options()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One text per run: a short list's texts differ in length, and a batch would pad
@@ -117,19 +117,8 @@ class OnnxEncoder:
         """Mean of the text's token embeddings (nothing is padded), as a unit vector."""
         enc = self.tokenizer(text, truncation=True, max_length=self.max_length, return_tensors="np")
         feed = {name: enc[name].astype(np.int64) for name in _INPUTS}
-        vector = self.session.run(None, feed, self.run_options)[0][0].mean(axis=0)
+        vector = self.session.run(None, feed)[0][0].mean(axis=0)
         return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
-
-
-def _shrinking_run_options() -> Any:
-    """The session keeps a memory arena (a run is faster from it) and gives back what a run
-    took when it ends: the arena would otherwise keep the largest run's activations for the
-    life of a server."""
-    import onnxruntime as ort
-
-    options = ort.RunOptions()
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return options
 
 
 def onnx_encoder(model: Any, source: str, threads: int) -> OnnxEncoder | None:
@@ -152,6 +141,11 @@ def onnx_encoder(model: Any, source: str, threads: int) -> OnnxEncoder | None:
         # No busy-waiting between runs: spinning threads took a third more CPU for the same
         # answers, CPU that concurrent chats and an index run need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena and no prepacked copy of the weights: with ONNX Runtime's defaults a
+        # busy server (20 chats, an upload) ended 400 MB above PyTorch's 1.68 GB and answered
+        # fewer chats; like this, 240 MB above and as many (BENCHMARKS.md).
+        options.enable_cpu_mem_arena = False
+        options.add_session_config_entry("session.disable_prepacking", "1")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # missing package, unwritable cache, an exporter error
         log.info("embedding with PyTorch: ONNX Runtime is unavailable (%s)", exc)
