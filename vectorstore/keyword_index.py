@@ -183,6 +183,24 @@ class _Live:
         scorer = Scorer(counts) if counts.ids else None
         return cls(generation, counts, scorer, {c: i for i, c in enumerate(counts.ids)})
 
+    def row_papers(self) -> tuple[list[str], np.ndarray]:
+        """(the papers of the rows, each row's position in that list); once per generation,
+        so a filtered search does not split 85k chunk ids per question."""
+        if self.papers_of_rows is None:
+            position: dict[str, int] = {}
+            rows = [position.setdefault(paper_of(c), len(position)) for c in self.counts.ids]
+            self.papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
+        return self.papers_of_rows
+
+    def paper_chunks(self) -> dict[str, list[str]]:
+        """Each paper's chunk ids in row order; once per generation."""
+        if self.chunks_of_papers is None:
+            grouped: dict[str, list[str]] = {}
+            for chunk_id in self.counts.ids:
+                grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
+            self.chunks_of_papers = grouped
+        return self.chunks_of_papers
+
 
 class KeywordIndex:
     """Reads and updates the BM25 index; reloads by itself when another process swapped it.
@@ -378,7 +396,7 @@ class KeywordIndex:
             return []
         scores = live.scorer.scores(tokens)
         if papers is not None:
-            paper_ids, row_paper = _row_papers(live)
+            paper_ids, row_paper = live.row_papers()
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
         return _best(scores, live.counts.ids, k)
 
@@ -389,7 +407,7 @@ class KeywordIndex:
         live = self._refresh()
         if not live.counts.ids:
             return 0, []
-        paper_ids, row_paper = _row_papers(live)
+        paper_ids, row_paper = live.row_papers()
         rows = np.flatnonzero(papers(paper_ids)[row_paper])
         if at_most is not None and len(rows) > at_most:
             return len(rows), []
@@ -400,24 +418,8 @@ class KeywordIndex:
         """The indexed chunk ids of each of these papers that the index holds, in row order.
         Search scores every chunk of its candidates: asking the catalog for them read ~400
         chunk texts and metadata per question, when only the ids were needed."""
-        live = self._refresh()
-        if live.chunks_of_papers is None:
-            grouped: dict[str, list[str]] = {}
-            for chunk_id in live.counts.ids:
-                grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
-            live.chunks_of_papers = grouped
-        held = live.chunks_of_papers
+        held = self._refresh().paper_chunks()
         return {pid: list(held[pid]) for pid in paper_ids if pid in held}
-
-
-def _row_papers(live: _Live) -> tuple[list[str], np.ndarray]:
-    """(the papers of the live rows, each row's position in that list); once per
-    generation, so a filtered search does not split 85k chunk ids per question."""
-    if live.papers_of_rows is None:
-        position: dict[str, int] = {}
-        rows = [position.setdefault(paper_of(c), len(position)) for c in live.counts.ids]
-        live.papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
-    return live.papers_of_rows
 
 
 def _best(scores: np.ndarray, ids: list[str], k: int) -> list[tuple[str, float]]:

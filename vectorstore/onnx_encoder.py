@@ -51,7 +51,7 @@ def exportable(model: Any) -> bool:
     return model[1].get_config_dict().get("pooling_mode") == "mean"
 
 
-def _export_name(model: Any, source: str) -> str:
+def _export_name(source: str) -> str:
     """A file name that changes whenever the weights or the libraries that export them do."""
     import torch
     import transformers
@@ -131,7 +131,7 @@ def onnx_encoder(model: Any, source: str, threads: int) -> OnnxEncoder | None:
 
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _export_name(model, source)
+        path = folder / _export_name(source)
         with FileLock(str(path) + ".lock"):
             if not path.exists():
                 _export(model, path)
