@@ -11,11 +11,19 @@ Question sets: the dev questions, both probe sets, and the reader sets in benchm
 (near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
 months the reader never trained on (benchmarks/corpus_split.py).
 
+- blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
+  the reader's z-scored log-odds; fusion relevance.
+`--windows` has the reader read every 3-sentence window of each paper (stride 2) and keeps the
+best, instead of the one window sharing most words with the question. Each set also reports
+"at 3 % false abstention": the out-of-scope questions declined at the threshold that falsely
+abstains on at most 3 % of that size's in-scope questions (a threshold-free operating point).
+
 `--fit` fits the relevance constants (logistic regression on logit(reader) and cosine, per
 candidate paper: does it answer?) on the probe sets at 0 distractors, with 10-fold
 cross-validation by question, and prints the held-out abstention figures and the constants.
 
     python benchmarks/bench_reader.py --distractors 0 3000 --fit
+    python benchmarks/bench_reader.py --distractors 0 3000 10000 --windows --vectors-from DIR
     python benchmarks/bench_reader.py --distractors 0 --limit 5      # CI smoke
 """
 
@@ -43,7 +51,15 @@ from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
 from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
-from vectorstore.reader import BUNDLED_PATH, CrossEncoderReader, load_reader, logit  # noqa: E402
+from vectorstore.reader import (  # noqa: E402
+    BUNDLED_PATH,
+    WINDOW_SENTENCES,
+    CrossEncoderReader,
+    load_reader,
+    logit,
+    passage,
+)
+from vectorstore.text import split_sentences  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
 SETS = {
@@ -54,7 +70,11 @@ SETS = {
     "scaffold": QUESTIONS / "reader_scaffold.jsonl",
 }
 FIT_SETS = ("probes_mixed", "probes_paraphrase")
+SYSTEMS = ("none", "reader", "blend")
 THRESHOLD = 0.5
+BLEND_TOP = 5
+BLEND_WEIGHT = 0.5
+WINDOW_STRIDE = 2
 # What `--fit` printed on the probe sets at 0 distractors (fp32 reader): the "reader" system.
 FITTED = (0.51, 11.226, -4.152)
 
@@ -98,7 +118,7 @@ def filters_of(row: dict):
     return SearchFilters(**values)
 
 
-def collect(assistant, reader, top_n: int, limit: int) -> list[Case]:
+def collect(assistant, reader, top_n: int, limit: int, windows: bool) -> list[Case]:
     search = assistant.paper_index.searcher
     cases = []
     for name, path in SETS.items():
@@ -107,10 +127,39 @@ def collect(assistant, reader, top_n: int, limit: int) -> list[Case]:
                 name, row["id"], row["question"], row["gold_titles"], row["kind"], row.get("group")
             )
             case.docs = search.search(row["question"], top_n, filters_of(row))
-            passages = [rr.paper_passage(row["question"], d) for d in case.docs]
-            case.reader = reader.score(row["question"], passages) if passages else []
+            case.reader = paper_scores(reader, row["question"], case.docs, windows)
             cases.append(case)
     return cases
+
+
+def paper_scores(reader, question: str, docs: list, windows: bool) -> list[float]:
+    """The reader's probability per paper: of its best-overlap window, or (`windows`) the
+    best of all its windows, scored in one batch."""
+    if not windows:
+        passages = [rr.paper_passage(question, d) for d in docs]
+        return reader.score(question, passages) if passages else []
+    owners, passages = [], []
+    for i, doc in enumerate(docs):
+        for text in all_windows(doc):
+            owners.append(i)
+            passages.append(passage(doc.metadata["title"], text))
+    best = [0.0] * len(docs)
+    for owner, p in zip(owners, reader.score(question, passages) if passages else [], strict=True):
+        best[owner] = max(best[owner], p)
+    return best
+
+
+def all_windows(doc) -> list[str]:
+    """Every `WINDOW_SENTENCES`-sentence window of the abstract, `WINDOW_STRIDE` apart, the
+    last one included."""
+    sentences = split_sentences(doc.metadata.get("abstract") or doc.page_content)
+    size = WINDOW_SENTENCES
+    if len(sentences) <= size:
+        return [" ".join(sentences)]
+    starts = list(range(0, len(sentences) - size + 1, WINDOW_STRIDE))
+    if starts[-1] != len(sentences) - size:
+        starts.append(len(sentences) - size)
+    return [" ".join(sentences[i : i + size]) for i in starts]
 
 
 # --- the two systems on the same candidates ---------------------------------------------------
@@ -120,6 +169,8 @@ def ranked(case: Case, system: str, weights: tuple[float, float, float]) -> list
     """(title, relevance) best first, as the system would return them."""
     if system == "none":
         return [(d.metadata["title"], d.metadata["relevance"]) for d in case.docs]
+    if system == "blend":
+        return _blended(case)
     a, b, c = weights
     scored = [
         (d.metadata["title"], _sigmoid(a * logit(p) + b * d.metadata["dense_score"] + c), i)
@@ -127,6 +178,24 @@ def ranked(case: Case, system: str, weights: tuple[float, float, float]) -> list
     ]
     scored.sort(key=lambda t: (-t[1], t[2]))
     return [(t, r) for t, r, _ in scored]
+
+
+def _blended(case: Case) -> list[tuple[str, float]]:
+    head = list(zip(case.docs[:BLEND_TOP], case.reader[:BLEND_TOP], strict=True))
+    fused = _z([d.metadata["fused_score"] for d, _ in head])
+    reader = _z([logit(p) for _, p in head])
+    keys = [f + BLEND_WEIGHT * r for f, r in zip(fused, reader, strict=True)]
+    order = sorted(range(len(head)), key=lambda i: (-keys[i], i))
+    docs = [head[i][0] for i in order] + list(case.docs[BLEND_TOP:])
+    return [(d.metadata["title"], d.metadata["relevance"]) for d in docs]
+
+
+def _z(values: list[float]) -> list[float]:
+    if not values:
+        return []
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    return [(v - mean) / spread for v in values]
 
 
 def _sigmoid(z: float) -> float:
@@ -164,7 +233,18 @@ def report(cases: list[Case], system: str, weights, judged: set[str] | None) -> 
         "false_abstention": f"{sum(false_abs)}/{len(false_abs)}",
         "oos_abstention": f"{sum(oos_abs)}/{len(oos_abs)}",
         "scope_auc": _auc(best_in, best_out),
+        "oos_at_3pct_false": _declined_at(best_in, best_out, 0.03),
     }
+
+
+def _declined_at(best_in: list[float], best_out: list[float], rate: float) -> str | None:
+    """Out-of-scope questions declined at the threshold that falsely abstains on at most
+    `rate` of the in-scope ones."""
+    if not best_in or not best_out:
+        return None
+    allowed = math.floor(rate * len(best_in))
+    threshold = sorted(best_in)[allowed]
+    return f"{sum(b < threshold for b in best_out)}/{len(best_out)}"
 
 
 def _mean(values: list[float]) -> float | None:
@@ -246,7 +326,7 @@ def stability(by_size: dict[int, list[Case]], weights) -> str:
     if len(sizes) < 2:
         return "n/a"
     small = {(c.set, c.id): c for c in by_size[sizes[0]]}
-    moves = {"none": [], "reader": []}
+    moves: dict[str, list[float]] = {"none": [], "reader": []}
     for case in by_size[sizes[-1]]:
         base = small.get((case.set, case.id))
         if base is None or not case.gold or case.kind == "multi":
@@ -296,6 +376,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
     parser.add_argument("--reader", default="bundled")
     parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--windows", action="store_true", help="the reader reads every window")
     parser.add_argument("--int8", action="store_true", help="the bundled reader in dynamic int8")
     parser.add_argument(
         "--vectors-from", type=Path, help="a full-corpus index whose vectors to reuse"
@@ -311,7 +392,7 @@ def main() -> None:
     by_size: dict[int, list[Case]] = {}
     for n in args.distractors:
         assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
-        by_size[n] = collect(assistant, reader, args.top_n, args.limit)
+        by_size[n] = collect(assistant, reader, args.top_n, args.limit, args.windows)
         if args.fit and n == 0:
             weights = fit(by_size[n])
     results = {}
@@ -319,11 +400,11 @@ def main() -> None:
     for n, cases in by_size.items():
         for name in SETS:
             subset = [c for c in cases if c.set == name]
-            for system in ("none", "reader"):
+            for system in SYSTEMS:
                 figures = report(subset, system, weights, judged if n else None)
                 results[f"{n}/{name}/{system}"] = figures
                 print(f"{n:>6} {name:18} {system:7} {figures}")
-        for system in ("none", "reader"):
+        for system in SYSTEMS:
             print(f"{n:>6} scaffolding groups ok, {system}: {scaffolding(cases, system, weights)}")
     print(
         f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "

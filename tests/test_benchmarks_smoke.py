@@ -48,7 +48,10 @@ SMOKE: dict[str, tuple[list[str], bool]] = {
         True,
     ),
     "bench_memory.py": (["--home", "{home}", "--questions", "2"], True),
-    "bench_reader.py": (["--distractors", "0", "--limit", "2", "--home-prefix", "{prefix}"], False),
+    "bench_reader.py": (
+        ["--distractors", "0", "--limit", "2", "--windows", "--home-prefix", "{prefix}"],
+        False,
+    ),
     "bench_relevance.py": (
         ["--distractors", "0", "--limit", "2", "--home-prefix", "{prefix}"],
         True,
