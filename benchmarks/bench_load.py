@@ -155,13 +155,14 @@ def show_tracebacks(log: Path, limit: int = 3) -> None:
         print("server traceback:" + block[:3000], file=sys.stderr)
 
 
-def rss_mb(pid: int) -> float | None:
-    """Resident set size of a process, from /proc (None where there is no /proc)."""
+def rss_mb(pid: int, key: str = "VmRSS") -> float | None:
+    """Resident set size of a process, from /proc (None where there is no /proc); VmHWM is
+    the kernel's own high-water mark, a peak no sampling can miss."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    match = re.search(rf"^{key}:\s+(\d+) kB", status, re.M)
     return round(int(match.group(1)) / 1024, 1) if match else None
 
 
@@ -401,6 +402,7 @@ def print_table(f: dict, args: argparse.Namespace) -> None:
             "server RSS after warm-up / at end",
             pair(f, "server_rss_mb_start", "server_rss_mb_end", "MB"),
         ),
+        ("server peak RSS (VmHWM, start-up included)", f"{f['server_rss_mb_peak']} MB"),
     ]
     print(
         f"load test: {args.sessions} sessions for {args.seconds} s, concurrency limit "
@@ -471,6 +473,7 @@ def measure(process: subprocess.Popen, url: str, dump: Path, papers: int, args) 
             client.close()
     server = {ANSWER_READY: ready_s, "load_average_start": load_start}
     server.update(server_rss_mb_start=samples[0][1], server_rss_mb_end=rss_mb(process.pid))
+    server["server_rss_mb_peak"] = rss_mb(process.pid, "VmHWM")
     server["server_rss_mb_samples"] = samples
     return requests, reindex, wall, server
 

@@ -6,13 +6,13 @@ systems are scored on the very same candidates:
 - reader: the reader judging alone: order and relevance from logit(reader) and cosine with
   the fitted constants (`--fit`). Measured here and not shipped for the bundled reader (see
   vectorstore/rerank.py); the bundled reader chooses quotes, measured by the "quotes" lines:
-  extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=bundled / none.
+  extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=bundled / none;
+- blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
+  the reader's z-scored log-odds; fusion relevance.
 Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
 (near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
 months the reader never trained on (benchmarks/corpus_split.py).
 
-- blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
-  the reader's z-scored log-odds; fusion relevance.
 `--windows` has the reader read every 3-sentence window of each paper (stride 2) and keeps the
 best, instead of the one window sharing most words with the question. Each set also reports
 "at 3 % false abstention": the out-of-scope questions declined at the threshold that falsely
@@ -51,6 +51,7 @@ from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
 from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
+from vectorstore.fusion import zscores  # noqa: E402
 from vectorstore.reader import (  # noqa: E402
     BUNDLED_PATH,
     WINDOW_SENTENCES,
@@ -182,20 +183,11 @@ def ranked(case: Case, system: str, weights: tuple[float, float, float]) -> list
 
 def _blended(case: Case) -> list[tuple[str, float]]:
     head = list(zip(case.docs[:BLEND_TOP], case.reader[:BLEND_TOP], strict=True))
-    fused = _z([d.metadata["fused_score"] for d, _ in head])
-    reader = _z([logit(p) for _, p in head])
-    keys = [f + BLEND_WEIGHT * r for f, r in zip(fused, reader, strict=True)]
-    order = sorted(range(len(head)), key=lambda i: (-keys[i], i))
+    fused = zscores({i: d.metadata["fused_score"] for i, (d, _) in enumerate(head)})
+    reader = zscores({i: logit(p) for i, (_, p) in enumerate(head)})
+    order = sorted(fused, key=lambda i: (-(fused[i] + BLEND_WEIGHT * reader[i]), i))
     docs = [head[i][0] for i in order] + list(case.docs[BLEND_TOP:])
     return [(d.metadata["title"], d.metadata["relevance"]) for d in docs]
-
-
-def _z(values: list[float]) -> list[float]:
-    if not values:
-        return []
-    mean = sum(values) / len(values)
-    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
-    return [(v - mean) / spread for v in values]
 
 
 def _sigmoid(z: float) -> float:

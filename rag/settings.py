@@ -148,6 +148,11 @@ class UISettings(BaseSettings):
     )
     concurrency_limit: int = Field(default=4, ge=1, description="Chats answered at the same time.")
     max_upload_mb: int = Field(default=20, ge=1)
+    heap_trim_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the server hands freed heap back to the OS (glibc); 0: never.",
+    )
 
 
 _GROUPS: dict[str, type[BaseSettings]] = {

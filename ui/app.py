@@ -24,6 +24,7 @@ from rag.models import Answer, PaperHit
 from rag.settings import Settings
 from ui import answer_tools, compare_panel, render, trends_tab, whats_new
 from ui.auth import load_auth
+from ui.heap import start_trimming
 from ui.index_jobs import IndexJobRunner
 from ui.numbering import renumber
 from ui.papers_table import (
@@ -706,6 +707,7 @@ def launch(
     ourselves (unless `quiet`), then block unless told not to."""
     settings = settings or assistant.settings
     warm_up(assistant)
+    start_trimming(settings.ui.heap_trim_seconds)
     demo = build_app(assistant, settings)
     demo.launch(
         server_name=host or settings.ui.ui_host,
