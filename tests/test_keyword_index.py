@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.dump_parser import parse_dump
-from vectorstore.keyword_index import CURRENT, LAYOUT, KeywordIndex, tokenize
+from vectorstore.keyword_index import CURRENT, LAYOUT, KeywordIndex, TermCounts, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 DUMP = ROOT / "sample_data" / "dumps" / "000_253eb8ca2fc9d003.txt"
@@ -182,3 +182,21 @@ def test_concurrent_searches_load_a_new_generation_once_and_agree(
     fresh = KeywordIndex(tmp_path / "bm25")
     assert results == [fresh.search(q, k=50) for q in QUERIES * 2]
     assert any(chunk_id not in ids[:40] for chunk_id, _ in results[0])  # the new rows
+
+
+def test_the_writing_process_searches_its_new_generation_without_reading_it_back(
+    tmp_path, chunks, monkeypatch
+) -> None:
+    ids, docs = chunks
+    index = KeywordIndex(tmp_path / "bm25")
+    index.build(ids[:40], docs[:40], "sig-1")
+    assert index.search(QUERIES[0])  # generation 1 live
+    index.update(set(ids), lambda wanted: [docs[ids.index(c)] for c in wanted], "sig-2")
+    want = scores_by_id(KeywordIndex(tmp_path / "bm25"), QUERIES[1])  # read from disk
+
+    def no_reload(cls, gen_dir):
+        raise AssertionError(f"{gen_dir.name} was loaded back from disk")
+
+    monkeypatch.setattr(TermCounts, "load", classmethod(no_reload))
+    assert len(index) == len(ids)
+    assert scores_by_id(index, QUERIES[1]) == want
