@@ -6,7 +6,7 @@ systems are scored on the very same candidates:
 - reader: the reader judging alone: order and relevance from logit(reader) and cosine with
   the fitted constants (`--fit`). Measured here and not shipped for the bundled reader (see
   vectorstore/rerank.py); the bundled reader chooses quotes, measured by the "quotes" lines:
-  extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=bundled / none;
+  extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=`--reader` / none;
 - blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
   the reader's z-scored log-odds; fusion relevance.
 Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
@@ -17,6 +17,8 @@ months the reader never trained on (benchmarks/corpus_split.py).
 best, instead of the one window sharing most words with the question. Each set also reports
 "at 3 % false abstention": the out-of-scope questions declined at the threshold that falsely
 abstains on at most 3 % of that size's in-scope questions (a threshold-free operating point).
+The "pooled" lines put every question of the dev, probe and near-topic sets together, so
+abstention is judged on all 56 out-of-scope questions at once.
 
 `--fit` fits the relevance constants (logistic regression on logit(reader) and cosine, per
 candidate paper: does it answer?) on the probe sets at 0 distractors, with 10-fold
@@ -54,11 +56,11 @@ from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
 from vectorstore.fusion import zscores  # noqa: E402
 from vectorstore.reader import (  # noqa: E402
     BUNDLED_PATH,
-    WINDOW_SENTENCES,
     CrossEncoderReader,
     load_reader,
     logit,
     passage,
+    windows,
 )
 from vectorstore.text import split_sentences  # noqa: E402
 
@@ -71,11 +73,13 @@ SETS = {
     "scaffold": QUESTIONS / "reader_scaffold.jsonl",
 }
 FIT_SETS = ("probes_mixed", "probes_paraphrase")
+# Pooled for abstention: every in-scope and out-of-scope question once (the scaffolding set
+# repeats its questions, wrapped).
+POOLED = ("dev", "probes_mixed", "probes_paraphrase", "near_oos")
 SYSTEMS = ("none", "reader", "blend")
 THRESHOLD = 0.5
 BLEND_TOP = 5
 BLEND_WEIGHT = 0.5
-WINDOW_STRIDE = 2
 # What `--fit` printed on the probe sets at 0 distractors (fp32 reader): the "reader" system.
 FITTED = (0.51, 11.226, -4.152)
 
@@ -151,16 +155,8 @@ def paper_scores(reader, question: str, docs: list, windows: bool) -> list[float
 
 
 def all_windows(doc) -> list[str]:
-    """Every `WINDOW_SENTENCES`-sentence window of the abstract, `WINDOW_STRIDE` apart, the
-    last one included."""
-    sentences = split_sentences(doc.metadata.get("abstract") or doc.page_content)
-    size = WINDOW_SENTENCES
-    if len(sentences) <= size:
-        return [" ".join(sentences)]
-    starts = list(range(0, len(sentences) - size + 1, WINDOW_STRIDE))
-    if starts[-1] != len(sentences) - size:
-        starts.append(len(sentences) - size)
-    return [" ".join(sentences[i : i + size]) for i in starts]
+    """Every window of the abstract (vectorstore.reader.windows)."""
+    return windows(split_sentences(doc.metadata.get("abstract") or doc.page_content))
 
 
 # --- the two systems on the same candidates ---------------------------------------------------
@@ -335,7 +331,7 @@ def stability(by_size: dict[int, list[Case]], weights) -> str:
     )
 
 
-def quotes(home: Path, limit: int) -> dict:
+def quotes(home: Path, limit: int, reader: str) -> dict:
     """Extractive answers on the labelled detail questions: how often the answer quotes the
     answering sentence, with the reader and without it, and ask latency with each."""
     from rag.assistant import ResearchAssistant
@@ -344,7 +340,7 @@ def quotes(home: Path, limit: int) -> dict:
 
     rows = load(QUESTIONS / "reader_detail.jsonl", limit)
     out = {}
-    for spec in ("none", "bundled"):
+    for spec in ("none", reader):
         assistant = ResearchAssistant(Settings(home=home, reranker=spec))
         assistant.ask("warm up the models")
         hits, times = 0, []
@@ -396,13 +392,19 @@ def main() -> None:
                 figures = report(subset, system, weights, judged if n else None)
                 results[f"{n}/{name}/{system}"] = figures
                 print(f"{n:>6} {name:18} {system:7} {figures}")
+        pooled = [c for c in cases if c.set in POOLED]
+        for system in SYSTEMS:
+            figures = report(pooled, system, weights, judged if n else None)
+            results[f"{n}/pooled/{system}"] = figures
+            print(f"{n:>6} {'pooled':18} {system:7} {figures}")
         for system in SYSTEMS:
             print(f"{n:>6} scaffolding groups ok, {system}: {scaffolding(cases, system, weights)}")
     print(
         f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
         f"{stability(by_size, weights)}"
     )
-    results["quotes"] = quotes(Path(f"{args.home_prefix}{min(by_size)}"), args.limit)
+    home = Path(f"{args.home_prefix}{min(by_size)}")
+    results["quotes"] = quotes(home, args.limit, args.reader)
     print(json.dumps({"weights": weights, "results": results}))
 
 

@@ -218,6 +218,8 @@ class ResearchAssistant:
         report.papers_unchanged = sync.unchanged
         report.papers_removed = sync.removed
         report.chunks_embedded = sync.chunks_embedded + (rebuilt.chunks_embedded if rebuilt else 0)
+        embedding = sync.embedding_seconds + (rebuilt.embedding_seconds if rebuilt else 0.0)
+        report.embedding_seconds = round(embedding, 2)
         from rag.digest import report_arrivals
 
         report_arrivals(self, report, added)  # topics of the new papers, saved questions

@@ -58,6 +58,9 @@ class IndexReport(BaseModel):
     chunks_embedded: int = 0
     errors: list[FileIssue] = Field(default_factory=list)
     seconds: float = 0.0
+    embedding_seconds: float = Field(
+        default=0.0, description="Of `seconds`, the time spent in the embedding model's calls."
+    )
     added_paper_ids: list[str] = Field(
         default_factory=list, description="The papers this run added: what `digest()` shows."
     )

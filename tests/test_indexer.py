@@ -156,11 +156,15 @@ def test_first_sync_then_unchanged_resync_embeds_nothing(
     assert row["meta"]["chunk"] == 0 and row["meta"]["n_chunks"] >= 1
     assert row["doc"].startswith(docs[0].title + "\n")
     assert "dumps" not in row["meta"]  # lists stay in the catalog
+    # The run says where its time went: the model's calls and Chroma's writes, within it.
+    assert first.embedding_seconds > 0 and first.store_seconds > 0
+    assert first.embedding_seconds + first.store_seconds <= first.seconds
 
     recorder.embedded.clear()
     again = index.sync(docs[:5])
     assert (again.added, again.updated, again.unchanged) == (0, 0, 5)
     assert again.chunks_embedded == 0 and recorder.embedded == []
+    assert again.embedding_seconds == again.store_seconds == 0
     assert not again.keyword_rebuilt
     assert index.verify() == []
 

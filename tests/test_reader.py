@@ -16,10 +16,13 @@ from langchain_core.documents import Document
 from vectorstore import rerank as rr
 from vectorstore.reader import (
     BUNDLED_PATH,
+    WINDOW_SENTENCES,
     CrossEncoderReader,
     HttpReader,
     best_window,
     load_reader,
+    window_starts,
+    windows,
 )
 
 # --- a local /rerank server (text-embeddings-inference's wire format) -----------------------
@@ -238,3 +241,14 @@ def test_best_window_is_the_sentences_sharing_most_words() -> None:
     window = best_window("how does the verification and accept process work", sentences, size=2)
     assert "verification and accept" in window
     assert "slow at inference" not in window
+
+
+@pytest.mark.parametrize("count", [1, 3, 4, 5, 6, 7, 12])
+def test_the_windows_read_every_sentence_of_the_abstract(count: int) -> None:
+    """A paper is judged by its best window: a sentence no window holds could never answer."""
+    sentences = [f"Sentence number {i}." for i in range(count)]
+    read = windows(sentences)
+    assert {s for w in read for s in sentences if s in w} == set(sentences)
+    assert all(len(w.split(".")) - 1 == min(count, WINDOW_SENTENCES) for w in read)
+    starts = window_starts(count)
+    assert starts == sorted(set(starts)) and starts[0] == 0

@@ -25,5 +25,25 @@ def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> Non
         figures = report["held_out"][system]
         assert figures["questions"] == 6
         assert 0.0 <= figures["sentence_top1"] <= 1.0
+        assert "oos_at_3pct_false" in figures  # selection reads abstention where it matters
     assert report["pairs"]["paper"] > 0 and report["pairs"]["sentence"] > 0
     assert (tmp_path / "reader" / "config.json").is_file()  # a loadable CrossEncoder folder
+
+
+def test_a_detail_question_is_trained_on_a_window_that_holds_its_answer() -> None:
+    """The best-overlap window can miss the answering sentence; the positive must not."""
+    import random
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT))
+    from training.train_reader import Corpus
+
+    abstract = " ".join(f"Sentence {word} is here." for word in "abcdefghi")
+    papers = [SimpleNamespace(paper_id="p1", title="T", abstract=abstract)]
+    papers.append(SimpleNamespace(paper_id="p2", title="U", abstract="Other words entirely."))
+    corpus = Corpus(papers)
+    rng = random.Random(0)
+    for answer, sentence in enumerate(corpus.sentences["p1"]):
+        assert sentence in corpus.answer_passage("p1", answer, rng)
+    assert corpus.other_window("sentence a", "p1", rng) != corpus.paper_passage("sentence a", "p1")
+    assert corpus.other_window("other", "p2", rng) is None  # one window: nothing else to read

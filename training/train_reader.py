@@ -6,7 +6,10 @@ judgement, "does this passage answer this question", on two kinds of passage:
 - paper passages (`title\\nbest 3-sentence window`, vectorstore.reader.best_window): the gold
   paper against the other papers of its cluster (near-topic negatives the writer checked do
   not answer), BM25 neighbours from the whole training corpus, and one random paper;
-  out-of-scope questions have only negatives;
+  out-of-scope questions have only negatives. A paper is judged by its best window at question
+  time (vectorstore.reader.windows), so a near-topic negative also gives one of its other
+  windows, and a detail question's gold paper also gives a window holding the answering
+  sentence, which the best-overlap window can miss;
 - sentence passages (`title\\nsentence`): for detail questions, the answering sentence against
   the other sentences of the same abstract, where the background sentence that restates the
   problem is the negative that matters.
@@ -14,7 +17,9 @@ judgement, "does this passage answer this question", on two kinds of passage:
 A share of the questions is wrapped in conversational scaffolding and filter phrases
 ("Which papers …", "… since 2025"), so that such words carry no signal. Clusters are split
 into train and held-out (seeded); held-out metrics are printed at the end against the
-bi-encoder baseline: paper AUC, answering-sentence top-1, in-scope vs out-of-scope AUC.
+bi-encoder baseline, each paper scored by its best window: paper AUC, answering-sentence
+top-1, in-scope vs out-of-scope AUC, and the out-of-scope share declined at 3 % false
+abstention (the operating point abstention needs).
 
 Only ../shared/corpus papers from the training months are used (training/make_packets.py);
 never the sample dumps or any evaluation question set.
@@ -41,7 +46,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from training.make_packets import PACKETS, training_papers, write_packets  # noqa: E402
-from vectorstore.reader import BUNDLED_PATH, MAX_TOKENS, best_window, passage  # noqa: E402
+from vectorstore.reader import (  # noqa: E402
+    BUNDLED_PATH,
+    MAX_TOKENS,
+    WINDOW_SENTENCES,
+    best_window,
+    passage,
+    window_starts,
+    windows,
+)
 from vectorstore.text import split_sentences  # noqa: E402
 
 QUESTIONS = Path(__file__).parent / "questions"
@@ -137,8 +150,30 @@ class Corpus:
         paper = self.papers[paper_id]
         return passage(paper.title, best_window(question, self.sentences[paper_id]))
 
+    def window_passages(self, paper_id: str) -> list[str]:
+        """Every window of the paper, as the reader reads it at question time (max over all)."""
+        title = self.papers[paper_id].title
+        return [passage(title, text) for text in windows(self.sentences[paper_id])]
+
+    def answer_passage(self, paper_id: str, sentence: int, rng: random.Random) -> str:
+        """A window holding the answering sentence: the positive a detail question must win
+        with, wherever in the abstract that sentence sits (the best-overlap window may miss
+        it)."""
+        sentences = self.sentences[paper_id]
+        holding = [i for i in window_starts(len(sentences)) if i <= sentence < i + WINDOW_SENTENCES]
+        start = rng.choice(holding) if holding else 0
+        return passage(
+            self.papers[paper_id].title, " ".join(sentences[start : start + WINDOW_SENTENCES])
+        )
+
     def sentence_passage(self, paper_id: str, index: int) -> str:
         return passage(self.papers[paper_id].title, self.sentences[paper_id][index])
+
+    def other_window(self, question: str, paper_id: str, rng: random.Random) -> str | None:
+        """A window of the paper other than its best-overlap one, or None when it has one."""
+        best = self.paper_passage(question, paper_id)
+        others = [w for w in self.window_passages(paper_id) if w != best]
+        return rng.choice(others) if others else None
 
 
 def pairs_for(
@@ -146,19 +181,25 @@ def pairs_for(
 ) -> list[Pair]:
     """Every labelled pair one question yields (see the module docstring)."""
     gold = [g for g in row["gold"] if g in corpus.papers]
+    answer = int(row["sentence"]) if row["kind"] == "detail" and gold else -1
+    detail = 0 <= answer < len(corpus.sentences[gold[0]]) if gold else False
     out = [Pair(asked, corpus.paper_passage(row["question"], g), 1.0, "paper") for g in gold]
+    if detail and (held := corpus.answer_passage(gold[0], answer, rng)) != out[0].text:
+        out.append(Pair(asked, held, 1.0, "paper"))
     near = [m for m in members if m not in gold and m in corpus.papers]
     far = [n for n in corpus.neighbours(row["question"], 12) if n not in members]
     negatives = near + far[:2] + [rng.choice(corpus.ids)]
     out += [Pair(asked, corpus.paper_passage(row["question"], n), 0.0, "paper") for n in negatives]
-    if row["kind"] == "detail" and gold:
-        target, answer = gold[0], int(row["sentence"])
-        sentences = corpus.sentences[target]
-        if answer < len(sentences):
-            out.append(Pair(asked, corpus.sentence_passage(target, answer), 1.0, "sentence"))
-            others = [i for i in range(len(sentences)) if i != answer]
-            for i in rng.sample(others, min(4, len(others))):
-                out.append(Pair(asked, corpus.sentence_passage(target, i), 0.0, "sentence"))
+    # A paper is judged by its best window, so no window of a near-topic paper may pass.
+    for n in near:
+        if (other := corpus.other_window(row["question"], n, rng)) is not None:
+            out.append(Pair(asked, other, 0.0, "paper"))
+    if detail:
+        target = gold[0]
+        out.append(Pair(asked, corpus.sentence_passage(target, answer), 1.0, "sentence"))
+        others = [i for i in range(len(corpus.sentences[target])) if i != answer]
+        for i in rng.sample(others, min(4, len(others))):
+            out.append(Pair(asked, corpus.sentence_passage(target, i), 0.0, "sentence"))
     return out
 
 
@@ -276,13 +317,13 @@ def auc(positives: list[float], negatives: list[float]) -> float:
 
 
 def held_out_report(score, rows: list[dict], corpus: Corpus, members) -> dict[str, float]:
-    """Paper AUC, answering-sentence top-1 and in/out-of-scope AUC, for one scoring function
-    `score(question, texts) -> scores`."""
+    """Paper AUC, answering-sentence top-1, in/out-of-scope AUC and the out-of-scope share
+    declined at 3 % false abstention, for one scoring function `score(question, texts) ->
+    scores`. A paper scores its best window, as it is read at question time."""
     pos, neg, top1, details, in_scope, out_scope = [], [], 0, 0, [], []
     for row in rows:
         cluster = [m for m in members[row["cluster_key"]] if m in corpus.papers]
-        texts = [corpus.paper_passage(row["question"], m) for m in cluster]
-        scores = dict(zip(cluster, score(row["question"], texts), strict=True))
+        scores = {m: max(score(row["question"], corpus.window_passages(m))) for m in cluster}
         gold = set(row["gold"])
         pos += [s for m, s in scores.items() if m in gold]
         neg += [s for m, s in scores.items() if m not in gold]
@@ -298,8 +339,18 @@ def held_out_report(score, rows: list[dict], corpus: Corpus, members) -> dict[st
         "paper_auc": round(auc(pos, neg), 3),
         "sentence_top1": round(top1 / max(details, 1), 3),
         "scope_auc": round(auc(in_scope, out_scope), 3),
+        "oos_at_3pct_false": round(declined_at(in_scope, out_scope, 0.03), 3),
         "questions": len(rows),
     }
+
+
+def declined_at(in_scope: list[float], out_scope: list[float], rate: float) -> float:
+    """The out-of-scope share scored below the threshold that falsely abstains on at most
+    `rate` of the in-scope questions: abstention where it matters, not over all thresholds."""
+    if not in_scope or not out_scope:
+        return float("nan")
+    threshold = sorted(in_scope)[math.floor(rate * len(in_scope))]
+    return float(sum(s < threshold for s in out_scope) / len(out_scope))
 
 
 def cosine_scorer():

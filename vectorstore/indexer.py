@@ -76,6 +76,10 @@ class SyncReport:
     keyword_rebuilt: bool = False  # a new keyword-index generation was written
     keyword_added: int = 0  # chunks tokenised into it
     seconds: float = 0.0
+    # Of `seconds`, the time in the embedder's own calls and in Chroma's writes: what is left
+    # is the indexer's own work, measured in the same run (benchmarks/bench_index.py).
+    embedding_seconds: float = 0.0
+    store_seconds: float = 0.0
 
 
 def chunk_meta_hash(doc: PaperDoc) -> str:
@@ -310,7 +314,9 @@ class Indexer:
         for start in range(0, len(rows), self.add_batch_size):
             batch = rows[start : start + self.add_batch_size]
             documents = [r.document for r in batch]
+            started = time.perf_counter()
             vectors = self.embedder.embed_documents(documents)
+            embedded = time.perf_counter()
             self.store.put(
                 collection,
                 [r.chunk_id for r in batch],
@@ -318,6 +324,8 @@ class Indexer:
                 [r.metadata for r in batch],
                 vectors,
             )
+            report.embedding_seconds += embedded - started
+            report.store_seconds += time.perf_counter() - embedded
             report.chunks_embedded += len(batch)
             self.catalog.mark_written(_complete(waiting, batch))
             _tick(progress, "embedding", start + len(batch), len(rows))

@@ -37,6 +37,7 @@ NONE = "none"
 BUNDLED_PATH = Path(__file__).parent / "reader_model"
 MAX_TOKENS = 128  # what the bundled reader was trained with: longer inputs are cut there
 WINDOW_SENTENCES = 3
+WINDOW_STRIDE = 2
 
 
 class Reader(Protocol):
@@ -64,6 +65,22 @@ def best_window(question: str, sentences: Sequence[str], size: int = WINDOW_SENT
         if shared > best:
             best, best_start = shared, start
     return " ".join(sentences[best_start : best_start + size])
+
+
+def window_starts(count: int, size: int = WINDOW_SENTENCES) -> list[int]:
+    """Where every `size`-sentence window of a `count`-sentence abstract starts, `WINDOW_STRIDE`
+    apart, the last one included: so every sentence is read, in some window, with context."""
+    if count <= size:
+        return [0]
+    starts = list(range(0, count - size + 1, WINDOW_STRIDE))
+    if starts[-1] != count - size:
+        starts.append(count - size)
+    return starts
+
+
+def windows(sentences: Sequence[str], size: int = WINDOW_SENTENCES) -> list[str]:
+    """Every window of the abstract (window_starts), as text."""
+    return [" ".join(sentences[i : i + size]) for i in window_starts(len(sentences), size)]
 
 
 def logit(p: float) -> float:
