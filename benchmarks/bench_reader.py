@@ -51,6 +51,7 @@ os.environ["PAPERCHAT_RERANKER"] = "none"
 
 from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
+from rag.evaluation import declined_at  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
 from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
 from vectorstore.fusion import zscores  # noqa: E402
@@ -226,13 +227,9 @@ def report(cases: list[Case], system: str, weights, judged: set[str] | None) -> 
 
 
 def _declined_at(best_in: list[float], best_out: list[float], rate: float) -> str | None:
-    """Out-of-scope questions declined at the threshold that falsely abstains on at most
-    `rate` of the in-scope ones."""
     if not best_in or not best_out:
         return None
-    allowed = math.floor(rate * len(best_in))
-    threshold = sorted(best_in)[allowed]
-    return f"{sum(b < threshold for b in best_out)}/{len(best_out)}"
+    return f"{declined_at(best_in, best_out, rate)}/{len(best_out)}"
 
 
 def _mean(values: list[float]) -> float | None:

@@ -16,6 +16,7 @@ Out-of-scope questions have no gold papers, so they count only for abstention.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,16 @@ def gold_ranks(gold_titles: Sequence[str], titles: Sequence[str]) -> list[int | 
     for rank, title in enumerate(titles, start=1):
         positions.setdefault(normalize_title(title), rank)
     return [positions.get(normalize_title(g)) for g in gold_titles]
+
+
+def declined_at(in_scope: Sequence[float], out_scope: Sequence[float], rate: float) -> int:
+    """Out-of-scope questions scored below the threshold that falsely abstains on at most
+    `rate` of the in-scope ones (each list: a question's best relevance): abstention at the
+    operating point that matters, not averaged over all thresholds as ROC-AUC is."""
+    if not in_scope:
+        return 0
+    threshold = sorted(in_scope)[math.floor(rate * len(in_scope))]
+    return sum(score < threshold for score in out_scope)
 
 
 def metrics(results: Sequence[QuestionResult]) -> Metrics:

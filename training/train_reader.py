@@ -45,6 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.evaluation import declined_at  # noqa: E402
 from training.make_packets import PACKETS, training_papers, write_packets  # noqa: E402
 from vectorstore.reader import (  # noqa: E402
     BUNDLED_PATH,
@@ -158,13 +159,15 @@ class Corpus:
     def answer_passage(self, paper_id: str, sentence: int, rng: random.Random) -> str:
         """A window holding the answering sentence: the positive a detail question must win
         with, wherever in the abstract that sentence sits (the best-overlap window may miss
-        it)."""
+        it). Every sentence is in some window (vectorstore.reader.window_starts)."""
         sentences = self.sentences[paper_id]
-        holding = [i for i in window_starts(len(sentences)) if i <= sentence < i + WINDOW_SENTENCES]
-        start = rng.choice(holding) if holding else 0
-        return passage(
-            self.papers[paper_id].title, " ".join(sentences[start : start + WINDOW_SENTENCES])
-        )
+        starts = window_starts(len(sentences))
+        holding = [
+            text
+            for start, text in zip(starts, windows(sentences), strict=True)
+            if start <= sentence < start + WINDOW_SENTENCES
+        ]
+        return passage(self.papers[paper_id].title, rng.choice(holding))
 
     def sentence_passage(self, paper_id: str, index: int) -> str:
         return passage(self.papers[paper_id].title, self.sentences[paper_id][index])
@@ -339,18 +342,16 @@ def held_out_report(score, rows: list[dict], corpus: Corpus, members) -> dict[st
         "paper_auc": round(auc(pos, neg), 3),
         "sentence_top1": round(top1 / max(details, 1), 3),
         "scope_auc": round(auc(in_scope, out_scope), 3),
-        "oos_at_3pct_false": round(declined_at(in_scope, out_scope, 0.03), 3),
+        "oos_at_3pct_false": round(oos_share_declined(in_scope, out_scope, 0.03), 3),
         "questions": len(rows),
     }
 
 
-def declined_at(in_scope: list[float], out_scope: list[float], rate: float) -> float:
-    """The out-of-scope share scored below the threshold that falsely abstains on at most
-    `rate` of the in-scope questions: abstention where it matters, not over all thresholds."""
+def oos_share_declined(in_scope: list[float], out_scope: list[float], rate: float) -> float:
+    """The out-of-scope share declined at `rate` false abstention (rag.evaluation)."""
     if not in_scope or not out_scope:
         return float("nan")
-    threshold = sorted(in_scope)[math.floor(rate * len(in_scope))]
-    return float(sum(s < threshold for s in out_scope) / len(out_scope))
+    return declined_at(in_scope, out_scope, rate) / len(out_scope)
 
 
 def cosine_scorer():
