@@ -8,7 +8,10 @@ systems are scored on the very same candidates:
   vectorstore/rerank.py); the bundled reader chooses quotes, measured by the "quotes" lines:
   extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=`--reader` / none;
 - blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
-  the reader's z-scored log-odds; fusion relevance.
+  the reader's z-scored log-odds; fusion relevance;
+- combined: fusion order; relevance from logit(reader), cosine, coverage and the unseen-name
+  flag together ("combine, don't replace": the reader only has to add what fusion's own
+  signals miss), with the fitted constants (`--fit`).
 Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
 (near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
 months the reader never trained on (benchmarks/corpus_split.py).
@@ -18,11 +21,16 @@ best, instead of the one window sharing most words with the question. Each set a
 "at 3 % false abstention": the out-of-scope questions declined at the threshold that falsely
 abstains on at most 3 % of that size's in-scope questions (a threshold-free operating point).
 The "pooled" lines put every question of the dev, probe and near-topic sets together, so
-abstention is judged on all 56 out-of-scope questions at once.
+abstention is judged on all 56 out-of-scope questions at once. A question's relevance is the
+best of its first `TOP_K` papers', as the product abstains (rag.abstention). The "operating
+point" lines fix one threshold per system for every index size at once (a product has one),
+the one that falsely abstains on at most 3 % of the pooled in-scope questions of all sizes,
+and count what each size then declines.
 
-`--fit` fits the relevance constants (logistic regression on logit(reader) and cosine, per
-candidate paper: does it answer?) on the probe sets at 0 distractors, with 10-fold
-cross-validation by question, and prints the held-out abstention figures and the constants.
+`--fit` fits the relevance constants of "reader" (logistic regression on logit(reader) and
+cosine, per candidate paper: does it answer?) and of "combined" (the same with coverage and
+the unseen-name flag) on the probe sets at 0 distractors, with 10-fold cross-validation by
+question, and prints the held-out abstention figures and the constants.
 
     python benchmarks/bench_reader.py --distractors 0 3000 --fit
     python benchmarks/bench_reader.py --distractors 0 3000 10000 --windows --vectors-from DIR
@@ -77,12 +85,23 @@ FIT_SETS = ("probes_mixed", "probes_paraphrase")
 # Pooled for abstention: every in-scope and out-of-scope question once (the scaffolding set
 # repeats its questions, wrapped).
 POOLED = ("dev", "probes_mixed", "probes_paraphrase", "near_oos")
-SYSTEMS = ("none", "reader", "blend")
+SYSTEMS = ("none", "reader", "blend", "combined")
 THRESHOLD = 0.5
+TOP_K = 5  # sources per answer (RetrievalSettings.top_k): abstention reads the best of them
+FALSE_RATE = 0.03
 BLEND_TOP = 5
 BLEND_WEIGHT = 0.5
-# What `--fit` printed on the probe sets at 0 distractors (fp32 reader): the "reader" system.
-FITTED = (0.51, 11.226, -4.152)
+# What `--fit` printed on the probe sets at 0 distractors (fp32 bundled reader, one window per
+# paper; 2026-12-04), per system: one weight per feature (FEATURES), then the bias.
+FEATURES = {
+    "reader": ("reader", "cosine"),
+    "combined": ("reader", "cosine", "coverage", "unseen_name"),
+}
+FITTED = {
+    "reader": (0.471, 12.654, -5.13),
+    "combined": (0.175, 10.641, 10.67, -0.487, -8.803),
+}
+Weights = dict[str, tuple[float, ...]]
 
 
 @dataclass
@@ -163,19 +182,43 @@ def all_windows(doc) -> list[str]:
 # --- the two systems on the same candidates ---------------------------------------------------
 
 
-def ranked(case: Case, system: str, weights: tuple[float, float, float]) -> list[tuple[str, float]]:
+def ranked(case: Case, system: str, weights: Weights) -> list[tuple[str, float]]:
     """(title, relevance) best first, as the system would return them."""
     if system == "none":
         return [(d.metadata["title"], d.metadata["relevance"]) for d in case.docs]
     if system == "blend":
         return _blended(case)
-    a, b, c = weights
     scored = [
-        (d.metadata["title"], _sigmoid(a * logit(p) + b * d.metadata["dense_score"] + c), i)
+        (d.metadata["title"], judgement(system, weights, d, p), i)
         for i, (d, p) in enumerate(zip(case.docs, case.reader, strict=True))
     ]
-    scored.sort(key=lambda t: (-t[1], t[2]))
+    if system == "reader":  # the reader's own order; "combined" keeps fusion's
+        scored.sort(key=lambda t: (-t[1], t[2]))
     return [(t, r) for t, r, _ in scored]
+
+
+def feature_values(system: str, doc, probability: float) -> list[float]:
+    """One paper's features for `system`'s logistic judgement (FEATURES)."""
+    meta = doc.metadata
+    values = {
+        "reader": logit(probability),
+        "cosine": meta["dense_score"],
+        "coverage": meta["coverage"],
+        "unseen_name": float(meta["unseen_name"]),
+    }
+    return [values[name] for name in FEATURES[system]]
+
+
+def judgement(system: str, weights: Weights, doc, probability: float) -> float:
+    """`system`'s relevance of one paper: the logistic of its features."""
+    *coefficients, bias = weights[system]
+    features = feature_values(system, doc, probability)
+    return _sigmoid(sum(w * x for w, x in zip(coefficients, features, strict=True)) + bias)
+
+
+def best_relevance(order: list[tuple[str, float]]) -> float:
+    """What abstention reads: the best relevance among the sources an answer gets."""
+    return max((r for _, r in order[:TOP_K]), default=0.0)
 
 
 def _blended(case: Case) -> list[tuple[str, float]]:
@@ -191,13 +234,13 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def report(cases: list[Case], system: str, weights, judged: set[str] | None) -> dict:
+def report(cases: list[Case], system: str, weights: Weights, judged: set[str] | None) -> dict:
     single_rr, single_r5, multi_r10, multi_cond, false_abs, in_scope = [], [], [], [], [], []
     oos_abs, best_in, best_out = [], [], []
     for case in cases:
         order = ranked(case, system, weights)
         titles = [t for t, _ in order]
-        best = order[0][1] if order else 0.0
+        best = best_relevance(order)
         if not case.gold:
             oos_abs.append(best < THRESHOLD)
             best_out.append(best)
@@ -243,7 +286,7 @@ def _auc(pos: list[float], neg: list[float]) -> float | None:
     return round(wins / (len(pos) * len(neg)), 3)
 
 
-def scaffolding(cases: list[Case], system: str, weights) -> str:
+def scaffolding(cases: list[Case], system: str, weights: Weights) -> str:
     """Groups where every variant gives the same top paper, the gold one, with no abstention."""
     groups: dict[str, list[Case]] = {}
     for case in cases:
@@ -251,8 +294,10 @@ def scaffolding(cases: list[Case], system: str, weights) -> str:
             groups.setdefault(case.group, []).append(case)
     good = 0
     for members in groups.values():
-        tops = [ranked(c, system, weights)[:1] for c in members]
-        ok = all(t and t[0][0] == members[0].gold[0] and t[0][1] >= THRESHOLD for t in tops)
+        orders = [ranked(c, system, weights) for c in members]
+        ok = all(
+            o and o[0][0] == members[0].gold[0] and best_relevance(o) >= THRESHOLD for o in orders
+        )
         good += ok
     return f"{good}/{len(groups)}"
 
@@ -260,58 +305,61 @@ def scaffolding(cases: list[Case], system: str, weights) -> str:
 # --- fitting the relevance constants -----------------------------------------------------------
 
 
-def features(cases: list[Case]):
+def features(cases: list[Case], system: str):
     rows, labels, groups = [], [], []
     for q, case in enumerate(cases):
         for d, p in zip(case.docs, case.reader, strict=True):
-            rows.append([logit(p), d.metadata["dense_score"]])
+            rows.append(feature_values(system, d, p))
             labels.append(int(d.metadata["title"] in case.gold))
             groups.append(q)
     return rows, labels, groups
 
 
-def fit(cases: list[Case]) -> tuple[float, float, float]:
-    """Logistic fit on the fit sets; prints 10-fold held-out abstention figures."""
+def fit(cases: list[Case]) -> Weights:
+    """Logistic fits per judging system on the fit sets; prints 10-fold held-out figures."""
+    return {system: _fit_one(cases, system) for system in FEATURES}
+
+
+def _fit_one(cases: list[Case], system: str) -> tuple[float, ...]:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
+    def fitted(x, y) -> tuple[float, ...]:
+        model = LogisticRegression(C=10.0, class_weight="balanced").fit(x, y)
+        return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
+
     fit_cases = [c for c in cases if c.set in FIT_SETS and c.docs]
-    x, y, g = (np.asarray(v) for v in features(fit_cases))
-    held: dict[int, tuple[float, float, float]] = {}
-    for train, _test in GroupKFold(n_splits=10).split(x, y, g):
-        model = LogisticRegression(C=10.0, class_weight="balanced").fit(x[train], y[train])
-        w = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
-        for q in set(g[_test]):
-            held[int(q)] = w
+    x, y, g = (np.asarray(v) for v in features(fit_cases, system))
+    held: dict[int, tuple[float, ...]] = {}
+    for train, test in GroupKFold(n_splits=10).split(x, y, g):
+        w = fitted(x[train], y[train])
+        held.update((int(q), w) for q in set(g[test]))
     oos = [c for c in fit_cases if not c.gold]
     ins = [c for c in fit_cases if c.gold]
 
     def best(case: Case) -> float:
-        return ranked(case, "reader", held[fit_cases.index(case)])[0][1]
+        return best_relevance(ranked(case, system, {system: held[fit_cases.index(case)]}))
 
     print(
-        f"10-fold held-out on {len(fit_cases)} fit questions: out-of-scope abstention "
+        f"{system}: 10-fold held-out on {len(fit_cases)} fit questions: out-of-scope abstention "
         f"{sum(best(c) < THRESHOLD for c in oos)}/{len(oos)}, false abstention "
         f"{sum(best(c) < THRESHOLD for c in ins)}/{len(ins)}, scope AUC "
         f"{_auc([best(c) for c in ins], [best(c) for c in oos])}"
     )
-    model = LogisticRegression(C=10.0, class_weight="balanced").fit(x, y)
-    weights = (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
-    print(
-        f"fitted on all (FITTED = reader, cosine, bias): ({weights[0]:.3f}, {weights[1]:.3f}, "
-        f"{weights[2]:.3f})"
-    )
+    weights = fitted(x, y)
+    names = ", ".join((*FEATURES[system], "bias"))
+    print(f"{system}: fitted on all ({names}): {tuple(round(w, 3) for w in weights)}")
     return weights
 
 
-def stability(by_size: dict[int, list[Case]], weights) -> str:
+def stability(by_size: dict[int, list[Case]], weights: Weights) -> str:
     """Largest move of the gold paper's relevance between the smallest and largest index."""
     sizes = sorted(by_size)
     if len(sizes) < 2:
         return "n/a"
     small = {(c.set, c.id): c for c in by_size[sizes[0]]}
-    moves: dict[str, list[float]] = {"none": [], "reader": []}
+    moves: dict[str, list[float]] = {system: [] for system in ("none", *FEATURES)}
     for case in by_size[sizes[-1]]:
         base = small.get((case.set, case.id))
         if base is None or not case.gold or case.kind == "multi":
@@ -326,6 +374,30 @@ def stability(by_size: dict[int, list[Case]], weights) -> str:
         for s, v in moves.items()
         if v
     )
+
+
+def operating_point(by_size: dict[int, list[Case]], system: str, weights: Weights) -> dict:
+    """One threshold for every index size, the one that falsely abstains on at most
+    FALSE_RATE of the pooled in-scope questions of all sizes; what each size then declines."""
+    best = {
+        n: [(c, best_relevance(ranked(c, system, weights))) for c in cases if c.set in POOLED]
+        for n, cases in by_size.items()
+    }
+    in_scope = sorted(b for pairs in best.values() for c, b in pairs if c.gold)
+    if not in_scope:
+        return {}
+    threshold = in_scope[math.floor(FALSE_RATE * len(in_scope))]
+    out: dict = {"threshold": round(threshold, 3)}
+    for n, pairs in best.items():
+        ins = [b for c, b in pairs if c.gold]
+        oos = [(c, b) for c, b in pairs if not c.gold]
+        near = [b for c, b in oos if c.set == "near_oos"]
+        out[str(n)] = {
+            "false_abstention": f"{sum(b < threshold for b in ins)}/{len(ins)}",
+            "oos_declined": f"{sum(b < threshold for _, b in oos)}/{len(oos)}",
+            "near_oos_declined": f"{sum(b < threshold for b in near)}/{len(near)}",
+        }
+    return out
 
 
 def quotes(home: Path, limit: int, reader: str) -> dict:
@@ -373,7 +445,7 @@ def main() -> None:
     )
     if reader is None:
         sys.exit(f"no reader for {args.reader!r}")
-    weights: tuple[float, float, float] = FITTED
+    weights: Weights = dict(FITTED)
     by_size: dict[int, list[Case]] = {}
     for n in args.distractors:
         assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
@@ -400,6 +472,9 @@ def main() -> None:
         f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
         f"{stability(by_size, weights)}"
     )
+    for system in SYSTEMS:
+        results[f"operating_point/{system}"] = point = operating_point(by_size, system, weights)
+        print(f"operating point, one threshold for all sizes, {system}: {point}")
     home = Path(f"{args.home_prefix}{min(by_size)}")
     results["quotes"] = quotes(home, args.limit, args.reader)
     print(json.dumps({"weights": weights, "results": results}))

@@ -251,3 +251,33 @@ def test_counting_tokens_while_chats_encode_never_breaks_an_encode(embedder) -> 
         thread.join()
     assert errors == []
     assert embedder.count_tokens("word word") == 4  # [CLS] word word [SEP]
+
+
+def test_token_counts_are_the_tokenizer_s_own_and_so_are_the_chunks(embedder) -> None:
+    """Counting runs on the tokenizer's Rust backend, since chunking a 40,000-paper index
+    spent 128 s in the Python wrapper before the first embedding. Every count, and so every
+    chunk, must be what the wrapper gives, long texts counted whole."""
+    import copy
+
+    from rag.dump_parser import parse_dump
+    from vectorstore.chunking import Chunker
+
+    wrapper = copy.deepcopy(embedder.model.tokenizer)
+
+    class WrapperCounted:
+        max_tokens = embedder.max_tokens
+
+        def count_tokens(self, text: str) -> int:
+            return len(wrapper(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    dumps = sorted((Path(__file__).parent.parent / "sample_data" / "dumps").glob("*.txt"))
+    papers = [p for f in dumps for p in parse_dump(f, max_abstract_chars=20_000).papers]
+    texts = ["", "word", "word " * 600, *(p.title for p in papers), *(p.abstract for p in papers)]
+    reference = WrapperCounted()
+    assert embedder.counter is not None
+    assert [embedder.count_tokens(t) for t in texts] == [reference.count_tokens(t) for t in texts]
+    assert embedder.count_tokens("word " * 600) == 602  # not cut at the model's 256
+    ours, theirs = Chunker(embedder), Chunker(reference)  # type: ignore[arg-type]
+    assert [ours.split(p.title, p.abstract) for p in papers] == [
+        theirs.split(p.title, p.abstract) for p in papers
+    ]

@@ -9,6 +9,7 @@ Separators prefer sentence ends, then clauses, then words, so chunks read natura
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,7 @@ from vectorstore.embeddings import Embedder
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 # Below this many tokens for the abstract text a chunk is mostly title; long titles get trimmed.
 MIN_BODY_TOKENS = 48
+COUNT_MEMO = 4096  # token counts remembered: the pieces of the last few papers
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Chunker:
             raise ValueError(f"chunk_tokens must be more than {MIN_BODY_TOKENS}")
         self.embedder = embedder
         self.config = ChunkConfig(chunk_tokens, chunk_overlap_tokens)
+        # The splitter counts each piece when it splits and again when it merges: a small memo
+        # halves the tokenizer calls (thread-safe; the same text always has the same count).
+        self._count: Callable[[str], int] = functools.lru_cache(maxsize=COUNT_MEMO)(
+            embedder.count_tokens
+        )
 
     # Read on the first chunk, not here: a lazy embedder would load its model to answer.
     @cached_property
@@ -56,11 +63,11 @@ class Chunker:
 
     @cached_property
     def _special(self) -> int:
-        return self.embedder.count_tokens("")
+        return self._count("")
 
     def _text_tokens(self, text: str) -> int:
         """Tokens of `text` alone, without the special tokens added once per model input."""
-        return self.embedder.count_tokens(text) - self._special
+        return self._count(text) - self._special
 
     def _title_prefix(self, title: str) -> str:
         """The title line, trimmed by words only if it would leave too little room for text."""
@@ -87,7 +94,7 @@ class Chunker:
         always add up exactly, e.g. when a word is cut into characters)."""
         pieces: list[str] = []
         for piece in self._splitter(budget).split_text(text):
-            excess = self.embedder.count_tokens(prefix + piece) - self.limit
+            excess = self._count(prefix + piece) - self.limit
             if excess > 0 and budget > 8:
                 pieces.extend(self._fit(prefix, piece, max(8, budget - excess - 4)))
             else:
