@@ -59,7 +59,7 @@ os.environ["PAPERCHAT_RERANKER"] = "none"
 
 from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
-from rag.evaluation import declined_at  # noqa: E402
+from rag.evaluation import declined_at, threshold_at  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
 from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
 from vectorstore.fusion import zscores  # noqa: E402
@@ -265,7 +265,7 @@ def report(cases: list[Case], system: str, weights: Weights, judged: set[str] | 
         "false_abstention": f"{sum(false_abs)}/{len(false_abs)}",
         "oos_abstention": f"{sum(oos_abs)}/{len(oos_abs)}",
         "scope_auc": _auc(best_in, best_out),
-        "oos_at_3pct_false": _declined_at(best_in, best_out, 0.03),
+        "oos_at_3pct_false": _declined_at(best_in, best_out, FALSE_RATE),
     }
 
 
@@ -383,10 +383,10 @@ def operating_point(by_size: dict[int, list[Case]], system: str, weights: Weight
         n: [(c, best_relevance(ranked(c, system, weights))) for c in cases if c.set in POOLED]
         for n, cases in by_size.items()
     }
-    in_scope = sorted(b for pairs in best.values() for c, b in pairs if c.gold)
+    in_scope = [b for pairs in best.values() for c, b in pairs if c.gold]
     if not in_scope:
         return {}
-    threshold = in_scope[math.floor(FALSE_RATE * len(in_scope))]
+    threshold = threshold_at(in_scope, FALSE_RATE)
     out: dict = {"threshold": round(threshold, 3)}
     for n, pairs in best.items():
         ins = [b for c, b in pairs if c.gold]

@@ -194,13 +194,19 @@ def gold_ranks(gold_titles: Sequence[str], titles: Sequence[str]) -> list[int | 
     return [positions.get(normalize_title(g)) for g in gold_titles]
 
 
+def threshold_at(in_scope: Sequence[float], rate: float) -> float:
+    """The abstention threshold that falsely abstains on at most `rate` of the in-scope
+    questions (each a question's best relevance; at least one)."""
+    return sorted(in_scope)[math.floor(rate * len(in_scope))]
+
+
 def declined_at(in_scope: Sequence[float], out_scope: Sequence[float], rate: float) -> int:
     """Out-of-scope questions scored below the threshold that falsely abstains on at most
     `rate` of the in-scope ones (each list: a question's best relevance): abstention at the
     operating point that matters, not averaged over all thresholds as ROC-AUC is."""
     if not in_scope:
         return 0
-    threshold = sorted(in_scope)[math.floor(rate * len(in_scope))]
+    threshold = threshold_at(in_scope, rate)
     return sum(score < threshold for score in out_scope)
 
 

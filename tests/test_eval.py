@@ -99,10 +99,11 @@ def test_bad_line_names_file_and_line(tmp_path):
 
 
 def test_declined_at_counts_out_of_scope_below_the_threshold_a_false_rate_allows() -> None:
-    from rag.evaluation import declined_at
+    from rag.evaluation import declined_at, threshold_at
 
     in_scope = [0.2, 0.6, 0.7, 0.8, 0.9] * 8  # 40: 3 % allows one false abstention
     out_scope = [0.1, 0.15, 0.3, 0.65]
     assert declined_at(in_scope, out_scope, 0.03) == 2  # threshold 0.2: 0.1 and 0.15 below
     assert declined_at(in_scope, out_scope, 0.2) == 3  # threshold 0.6
     assert declined_at([], out_scope, 0.03) == 0
+    assert threshold_at(in_scope, 0.03) == 0.2 and threshold_at(in_scope, 0.2) == 0.6

@@ -114,7 +114,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.max_tokens = int(model.max_seq_length or 512)
         self._dimension = int(model.get_embedding_dimension())
         self._counting: Any = None  # see `tokenizer`
-        self._counter: Any = None  # see `counter`; False: the tokenizer has no fast backend
+        self._counter: Any = None  # see `counter`
         self._counting_lock = threading.Lock()
         self.query_memo = QueryMemo()
 
@@ -131,26 +131,23 @@ class SentenceTransformerEmbedder(Embedder):
         with self._counting_lock:
             if self._counting is None:
                 self._counting = copy.deepcopy(self.model.tokenizer)
+                self._counter = getattr(self._counting, "backend_tokenizer", None)
+                if self._counter is not None:
+                    self._counter.no_truncation()
+                    self._counter.no_padding()
             return self._counting
 
     @property
     def counter(self) -> Any:
-        """The counting tokenizer's Rust backend with truncation and padding off, or None for a
-        slow tokenizer. Chunking asks for about 25 counts per paper, all before an index run's
-        first embedding: 128 s of a 40,000-paper build went to them (py-spy), most of it in the
-        Python wrapper around the same backend (with the chunker's memo, 2x faster in all)."""
-        tokenizer = self.tokenizer
-        with self._counting_lock:
-            if self._counter is None:
-                backend = getattr(tokenizer, "backend_tokenizer", None)
-                if backend is not None:
-                    backend.no_truncation()
-                    backend.no_padding()
-                self._counter = backend if backend is not None else False
-            return self._counter if self._counter is not False else None
+        """The counting copy's Rust backend, truncation and padding off; None for a slow
+        tokenizer. Chunking asks for about 25 counts per paper, all before an index run's first
+        embedding: 128 s of a 40,000-paper build went to them (py-spy), most of it in the
+        Python wrapper around this same backend (with the chunker's memo, 2x faster in all)."""
+        _ = self.tokenizer  # made with the copy
+        return self._counter
 
     def count_tokens(self, text: str) -> int:
-        counter, tokenizer = self.counter, self.tokenizer
+        tokenizer, counter = self.tokenizer, self._counter
         with self._counting_lock:
             if counter is not None:
                 return len(counter.encode(text, add_special_tokens=True))
