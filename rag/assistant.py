@@ -236,12 +236,12 @@ class ResearchAssistant:
         from vectorstore.catalog import DumpRecord
 
         index = self.paper_index
-        indexed = index.papers()
+        indexed = index.paper_ids()  # not every paper: 40,000 abstracts held ~100 MB for this
         observed = [p for d in dumps for p in d.papers]
         seen_ids = {p.paper_id for p in observed}
-        existing = [Paper.from_doc(indexed[i]) for i in seen_ids if i in indexed]
+        existing = [Paper.from_doc(doc) for doc in index.get_papers(seen_ids & indexed).values()]
         merged = merge_papers(existing, observed)
-        remove_ids = sorted(set(indexed) - seen_ids) if prune else []
+        remove_ids = sorted(indexed - seen_ids) if prune else []
         records = [
             DumpRecord.from_file(d.file, d.captured, d.captured_inferred, len(d.papers))
             for d in dumps

@@ -6,18 +6,18 @@ month" is relative to the newest dump, never the wall clock, so an index of June
 "this week" about June). Metadata answers need the dumps' capture dates ("seen in 000_....txt,
 captured 2026-06-17"). Reading the orgs means reading every paper's metadata, so the facts are
 cached and re-read only when the index changes (the paper count or the dump records, which
-every index run rewrites).
+every index run rewrites), by one thread while the others wait.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from vectorstore.catalog import DumpRecord
-from vectorstore.documents import PaperDoc
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ FactsSource = Callable[[], IndexFacts]
 class CatalogReader(Protocol):
     """The part of vectorstore.PaperIndex the facts are read from."""
 
-    def papers(self) -> dict[str, PaperDoc]: ...
+    def paper_metadata(self) -> dict[str, dict[str, Any]]: ...
 
     def dumps(self) -> list[DumpRecord]: ...
 
 
-def read_facts(papers: Iterable[PaperDoc], dumps: Iterable[DumpRecord]) -> IndexFacts:
-    """The facts from the catalog's papers and dump records."""
+def read_facts(metadata: Iterable[dict[str, Any]], dumps: Iterable[DumpRecord]) -> IndexFacts:
+    """The facts from the papers' metadata and the dump records."""
     orgs = {
-        str(doc.metadata[key]).strip()
-        for doc in papers
+        str(meta[key]).strip()
+        for meta in metadata
         for key in ("org", "org_handle")
-        if doc.metadata.get(key)
+        if meta.get(key)
     }
     infos = {d.name: DumpInfo(d.name, _day(d.captured), bool(d.captured_inferred)) for d in dumps}
     captures = [info.captured for info in infos.values() if info.captured is not None]
@@ -74,21 +74,25 @@ class CachedFacts:
     """`IndexFacts` of one index, re-read only when its dump records or paper count change.
 
     Called once per question, so the usual cost is one small query on the dumps table and a
-    count; the full read of the papers' metadata happens after an index run only."""
+    count; the full read of the papers' metadata happens after an index run only. Once: under
+    20 chat sessions, the questions asked just after an upload each read all 40,000 papers at
+    the same time (abstracts included, about 100 MB each; benchmarks/bench_load.py's peak)."""
 
     def __init__(self, index: CatalogReader, count: Callable[[], int]) -> None:
         self.index = index
         self.count = count
         self._key: Any = None
         self._facts = IndexFacts()
+        self._reading = threading.Lock()
 
     def __call__(self) -> IndexFacts:
-        dumps = self.index.dumps()
-        key = (self.count(), tuple((d.name, d.sha256, d.captured, d.indexed_at) for d in dumps))
-        if key != self._key:
-            self._facts = read_facts(self.index.papers().values(), dumps)
-            self._key = key
-        return self._facts
+        with self._reading:
+            dumps = self.index.dumps()
+            key = (self.count(), tuple((d.name, d.sha256, d.captured, d.indexed_at) for d in dumps))
+            if key != self._key:
+                self._facts = read_facts(self.index.paper_metadata().values(), dumps)
+                self._key = key
+            return self._facts
 
 
 def _day(value: str | None) -> date | None:

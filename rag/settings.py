@@ -55,7 +55,13 @@ class IndexSettings(BaseSettings):
         default=None, description="OpenAI-compatible /v1/embeddings server; overrides local."
     )
     embedding_api_key: SecretStr | None = None
-    embedding_batch_size: int = Field(default=defaults.EMBEDDING_BATCH_SIZE, ge=1)
+    embedding_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Texts per forward pass of a local model (default "
+        f"{defaults.EMBEDDING_BATCH_SIZE}) or per request to a server (default "
+        f"{defaults.REMOTE_EMBEDDING_BATCH_SIZE}).",
+    )
     embedding_backend: Literal["onnx", "torch"] = Field(
         default="onnx",
         description="How a local model runs: 'onnx' (ONNX Runtime, exported once into a cache "

@@ -29,7 +29,7 @@ def facts(sample_papers_by_title) -> IndexFacts:
         records.append(
             DumpRecord.from_file(path, dump.captured, dump.captured_inferred, len(dump.papers))
         )
-    return read_facts([p.to_doc() for p in sample_papers_by_title.values()], records)
+    return read_facts([p.to_doc().metadata for p in sample_papers_by_title.values()], records)
 
 
 def test_facts_hold_the_indexed_orgs_and_the_newest_capture(facts):

@@ -133,7 +133,11 @@ def test_each_default_is_written_once() -> None:
 
     from vectorstore import defaults
     from vectorstore.chunking import Chunker
-    from vectorstore.embeddings import OpenAICompatibleEmbedder, load_embedder
+    from vectorstore.embeddings import (
+        OpenAICompatibleEmbedder,
+        SentenceTransformerEmbedder,
+        load_embedder,
+    )
     from vectorstore.paper_index import PaperIndex
 
     def default(fn, name):
@@ -150,4 +154,6 @@ def test_each_default_is_written_once() -> None:
     for fn in (load_embedder, OpenAICompatibleEmbedder):
         assert default(fn, "timeout") == s.embedding_timeout == defaults.EMBEDDING_TIMEOUT
         assert default(fn, "max_retries") == s.embedding_max_retries
-        assert default(fn, "batch_size") == s.embedding_batch_size
+    assert default(load_embedder, "batch_size") is s.embedding_batch_size is None  # per kind:
+    assert default(OpenAICompatibleEmbedder, "batch_size") == defaults.REMOTE_EMBEDDING_BATCH_SIZE
+    assert default(SentenceTransformerEmbedder, "batch_size") == defaults.EMBEDDING_BATCH_SIZE

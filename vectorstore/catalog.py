@@ -370,6 +370,10 @@ class Catalog:
             ).fetchall()
         return {pid: PaperState(ch, mh, fh) for pid, ch, mh, fh in rows}
 
+    def paper_ids(self) -> set[str]:
+        with self._connect() as db:
+            return {pid for (pid,) in db.execute("SELECT paper_id FROM papers")}
+
     def papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperDoc]:
         ids = None if ids is None else list(ids)
         if ids == []:  # as in `chunks`: no connection for nothing

@@ -28,6 +28,7 @@ from vectorstore.defaults import (
     EMBEDDING_MAX_RETRIES,
     EMBEDDING_MODEL,
     EMBEDDING_TIMEOUT,
+    REMOTE_EMBEDDING_BATCH_SIZE,
 )
 from vectorstore.errors import EmbeddingUnavailable
 from vectorstore.inference import on_inference_thread
@@ -205,7 +206,7 @@ class OpenAICompatibleEmbedder(_ProbedEmbedder):
         *,
         base_url: str,
         api_key: str | None = None,
-        batch_size: int = EMBEDDING_BATCH_SIZE,
+        batch_size: int = REMOTE_EMBEDDING_BATCH_SIZE,
         timeout: float = EMBEDDING_TIMEOUT,
         max_retries: int = EMBEDDING_MAX_RETRIES,
     ):
@@ -389,7 +390,7 @@ def load_embedder(
     *,
     base_url: str | None = None,
     api_key: str | None = None,
-    batch_size: int = EMBEDDING_BATCH_SIZE,
+    batch_size: int | None = None,
     backend: str = "onnx",
     timeout: float = EMBEDDING_TIMEOUT,
     max_retries: int = EMBEDDING_MAX_RETRIES,
@@ -404,7 +405,8 @@ def load_embedder(
     - otherwise: any sentence-transformers model name or local path.
 
     A local model runs on ONNX Runtime when `backend` is "onnx" and it can be exported, else
-    on PyTorch (vectorstore.onnx_encoder says why).
+    on PyTorch (vectorstore.onnx_encoder says why). `batch_size` None: each kind's own default
+    (texts per forward pass locally, per request to a server; vectorstore.defaults).
     """
     if lazy and not base_url:
         name = EMBEDDING_MODEL if model in _DEFAULT_ALIASES else model
@@ -416,7 +418,7 @@ def load_embedder(
             model,
             base_url=base_url,
             api_key=api_key,
-            batch_size=batch_size,
+            batch_size=batch_size or REMOTE_EMBEDDING_BATCH_SIZE,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -443,6 +445,7 @@ def load_embedder(
             f"Could not load embedding model {model!r} ({source}): {exc}"
         ) from exc
     onnx = onnx_encoder(st_model, source, _torch_threads()) if backend == "onnx" else None
+    batch_size = batch_size or EMBEDDING_BATCH_SIZE
     return SentenceTransformerEmbedder(st_model, model, batch_size=batch_size, onnx=onnx)
 
 

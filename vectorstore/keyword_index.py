@@ -168,10 +168,13 @@ class Scorer:
 class _Live:
     """One loaded generation and what is derived from it. It is replaced as one object, so a
     search running while another thread loads a newer generation reads one consistent state;
-    the per-generation caches are filled on first use and go with it."""
+    the per-generation caches are filled on first use and go with it. It keeps the chunk ids
+    and the scorer's term-major copy of the counts, not the row-major counts themselves: only
+    a writer needs those, and reads them from disk (40 MB fewer held at 85k chunks, and 40 MB
+    fewer at the peak of a server's re-index; benchmarks/bench_load.py)."""
 
     generation: str | None
-    counts: TermCounts
+    ids: list[str]
     scorer: Scorer | None
     positions: dict[str, int]
     papers_of_rows: tuple[list[str], np.ndarray] | None = None
@@ -180,14 +183,14 @@ class _Live:
     @classmethod
     def of(cls, generation: str | None, counts: TermCounts) -> _Live:
         scorer = Scorer(counts) if counts.ids else None
-        return cls(generation, counts, scorer, {c: i for i, c in enumerate(counts.ids)})
+        return cls(generation, counts.ids, scorer, {c: i for i, c in enumerate(counts.ids)})
 
     def row_papers(self) -> tuple[list[str], np.ndarray]:
         """(the papers of the rows, each row's position in that list); once per generation,
         so a filtered search does not split 85k chunk ids per question."""
         if self.papers_of_rows is None:
             position: dict[str, int] = {}
-            rows = [position.setdefault(paper_of(c), len(position)) for c in self.counts.ids]
+            rows = [position.setdefault(paper_of(c), len(position)) for c in self.ids]
             self.papers_of_rows = (list(position), np.asarray(rows, dtype=np.int64))
         return self.papers_of_rows
 
@@ -195,7 +198,7 @@ class _Live:
         """Each paper's chunk ids in row order; once per generation."""
         if self.chunks_of_papers is None:
             grouped: dict[str, list[str]] = {}
-            for chunk_id in self.counts.ids:
+            for chunk_id in self.ids:
                 grouped.setdefault(paper_of(chunk_id), []).append(chunk_id)
             self.chunks_of_papers = grouped
         return self.chunks_of_papers
@@ -242,10 +245,10 @@ class KeywordIndex:
     @property
     def ids(self) -> list[str]:
         """Chunk ids in row order."""
-        return list(self._refresh().counts.ids)
+        return list(self._refresh().ids)
 
     def __len__(self) -> int:
-        return len(self._refresh().counts.ids)
+        return len(self._refresh().ids)
 
     def _refresh(self, attempts: int = 3) -> _Live:
         """The live generation, loaded first if it changed. One thread loads it while the
@@ -299,19 +302,18 @@ class KeywordIndex:
         and append only the missing ones (`documents_of(ids)` gives their texts, in order).
         Returns how many rows were added. A live index of another release is rebuilt."""
         wanted = set(wanted)
-        kept = self._live_counts().keep(wanted)
-        have = set(kept.ids)
-        missing = sorted(wanted - have)
-        self._publish(kept.extend(missing, documents_of(missing)), signature)
+        kept = self._stored_counts().keep(wanted)
+        missing = sorted(wanted - set(kept.ids))
+        counts = kept.extend(missing, documents_of(missing))
+        del kept  # not held while the new generation's scorer is built
+        self._publish(counts, signature)
         return len(missing)
 
-    def _live_counts(self) -> TermCounts:
+    def _stored_counts(self) -> TermCounts:
         """The live rows as stored, without building a scorer: a writer does not search."""
         generation = str(self._current().get("generation", ""))
         if not generation or not self._current_is_readable():
             return TermCounts.empty()
-        if generation == self._live.generation:
-            return self._live.counts
         return TermCounts.load(self.root / generation)
 
     def _publish(self, counts: TermCounts, signature: str) -> None:
@@ -401,20 +403,20 @@ class KeywordIndex:
         if papers is not None:
             paper_ids, row_paper = live.row_papers()
             scores = np.where(papers(paper_ids)[row_paper], scores, 0.0)
-        return _best(scores, live.counts.ids, k)
+        return _best(scores, live.ids, k)
 
     def chunks_of(self, papers: PaperMask, at_most: int | None = None) -> tuple[int, list[str]]:
         """(how many indexed chunks the papers `papers` passes hold (see `search`), their ids
         in row order); the ids only if there are at most `at_most`: a filtered search that
         passes 40,000 chunks needs their count, not a list of their ids."""
         live = self._refresh()
-        if not live.counts.ids:
+        if not live.ids:
             return 0, []
         paper_ids, row_paper = live.row_papers()
         rows = np.flatnonzero(papers(paper_ids)[row_paper])
         if at_most is not None and len(rows) > at_most:
             return len(rows), []
-        ids = live.counts.ids
+        ids = live.ids
         return len(rows), [ids[i] for i in rows]
 
     def chunks_by_paper(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from chromadb.api.models.Collection import Collection
@@ -107,6 +108,13 @@ class PaperIndex:
     def papers(self) -> dict[str, PaperDoc]:
         """Every indexed paper, from the catalog (incl. catalog-only metadata such as dumps)."""
         return self.catalog.papers()
+
+    def paper_metadata(self) -> dict[str, dict[str, Any]]:
+        """Every indexed paper's metadata, without the abstracts (a third of the memory)."""
+        return self.catalog.paper_metadata()
+
+    def paper_ids(self) -> set[str]:
+        return self.catalog.paper_ids()
 
     def get_papers(self, paper_ids: Iterable[str]) -> dict[str, PaperDoc]:
         """Just these papers: cheaper than papers() when answering one query."""
