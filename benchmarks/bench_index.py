@@ -6,9 +6,9 @@ build), and the store size on disk. Then, in the same process with the same load
 reads the chunk texts back from Chroma and `encode`s them again, in the indexer's own batches:
 "ratio" is that encode time over the whole index run (goal >= 0.9: everything the indexer
 does besides embedding costs at most a tenth). "in run" splits the index run itself, as its
-report times it: the model's calls and Chroma's writes, the rest being the indexer's own work;
-a ratio below 0.9 with a small rest means the encoder ran slower inside the run, not that the
-indexer does too much. The same is measured with a small Chroma add batch as the baseline.
+report times it: the model's calls, Chroma's writes (which run while the next batch embeds),
+and the time outside the model's calls: a ratio below 0.9 with little time outside them means
+the encoder ran slower inside the run, not that the indexer does too much. The same is measured with a small Chroma add batch as the baseline.
 Ends with one JSON line of the figures. It always builds fresh homes: building is what it
 measures.
 
@@ -84,13 +84,13 @@ def measure(label: str, docs: list[PaperDoc], embedder: Embedder, add_batch: int
         for start in range(0, len(texts), add_batch):  # the indexer's own calls, no more
             embedder.embed_documents(texts[start : start + add_batch])
         encode = time.perf_counter() - started
-        own = build - report.embedding_seconds - report.store_seconds
+        outside = build - report.embedding_seconds  # writes not hidden, the indexer's own
         print(
             f"{label:<22} {len(docs):>6} {report.chunks_embedded:>7} {build:>8.1f} "
             f"{len(docs) / build:>9.1f} {report.chunks_embedded / build:>9.1f} "
             f"{noop:>9.2f} {size_mb(home):>9.1f} {encode:>9.1f} {encode / build:>6.2f}\n"
             f"{'':<22} in run: model {report.embedding_seconds:.1f} s, Chroma writes "
-            f"{report.store_seconds:.1f} s, the rest {own:.1f} s"
+            f"{report.store_seconds:.1f} s alongside it, outside the model {outside:.1f} s"
         )
         return {
             "papers": len(docs),

@@ -31,7 +31,7 @@ from vectorstore.defaults import (
     REMOTE_EMBEDDING_BATCH_SIZE,
 )
 from vectorstore.errors import EmbeddingUnavailable
-from vectorstore.inference import on_inference_thread
+from vectorstore.inference import on_inference_thread, on_inference_threads
 from vectorstore.onnx_encoder import OnnxEncoder, onnx_encoder
 
 # Names under which users may ask for the bundled default model.
@@ -160,7 +160,10 @@ class SentenceTransformerEmbedder(Embedder):
             return []
         onnx = self.onnx
         if onnx is not None and len(texts) <= ONNX_MAX_TEXTS:
-            vectors = on_inference_thread(lambda: onnx.encode(texts))
+            half = (len(texts) + 1) // 2
+            parts = [texts[:half], texts[half:]] if len(texts) > 1 else [texts]
+            runs = on_inference_threads([partial(onnx.encode, part) for part in parts])
+            vectors = np.vstack(runs)
         else:
             vectors = on_inference_thread(
                 lambda: self.model.encode(
