@@ -8,9 +8,9 @@ reads the chunk texts back from Chroma and `encode`s them again, in the indexer'
 does besides embedding costs at most a tenth). "in run" splits the index run itself, as its
 report times it: the model's calls, Chroma's writes (which run while the next batch embeds),
 and the time outside the model's calls: a ratio below 0.9 with little time outside them means
-the encoder ran slower inside the run, not that the indexer does too much. The same is measured with a small Chroma add batch as the baseline.
-Ends with one JSON line of the figures. It always builds fresh homes: building is what it
-measures.
+the encoder ran slower inside the run, not that the indexer does too much. The same is
+measured with a small Chroma add batch as the baseline. Ends with one JSON line of the
+figures. It always builds fresh homes: building is what it measures.
 
 For an index too big to embed twice (the 40,000-paper corpus takes over an hour here),
 `--home DIR --build-seconds S --sample-batches K` times K of the indexer's batches chosen at

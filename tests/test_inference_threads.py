@@ -91,8 +91,7 @@ def test_an_answers_sentences_embed_on_both_threads_with_the_same_vectors(
 ) -> None:
     """A first answer embeds its shortlisted sentences (up to 12): split over the two inference
     threads they took p95 130-150 ms against 173-178 ms in a row (bench_ask.py)."""
-    if embedder.onnx is None:
-        pytest.skip("short lists run on PyTorch when ONNX Runtime is unavailable")
+    assert embedder.onnx is not None, "the bundled model runs short lists on ONNX Runtime"
     sentences = [f"{q} It is studied in paper {n}." for n, q in enumerate(QUESTIONS * 2)]
     alone = np.vstack([embedder.embed_documents([s]) for s in sentences])
     runs: list[tuple[int, str]] = []

@@ -42,9 +42,7 @@ def on_inference_thread(call: Callable[[], T]) -> T:
     """Run `call` on an inference thread and wait for its result (or its exception).
 
     A call made on an inference thread runs inline: waiting for a sibling could deadlock."""
-    if threading.current_thread().name.startswith(_THREAD_NAME):
-        return call()
-    return _executor.submit(call).result()
+    return on_inference_threads([call])[0]
 
 
 def on_inference_threads(calls: list[Callable[[], T]]) -> list[T]:
@@ -52,7 +50,7 @@ def on_inference_threads(calls: list[Callable[[], T]]) -> list[T]:
 
     For one answer's short texts: 12 sentences one ONNX Runtime run each took p50 101-120 ms
     in a row, 92-97 ms split over the two threads (the same vectors; BENCHMARKS.md). From an
-    inference thread they run inline, one after another."""
+    inference thread they run inline, one after another (see on_inference_thread)."""
     if threading.current_thread().name.startswith(_THREAD_NAME):
         return [call() for call in calls]
     futures = [_executor.submit(call) for call in calls]
