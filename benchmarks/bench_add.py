@@ -106,7 +106,7 @@ def main() -> None:
     ra = ResearchAssistant(Settings(home=args.home, reranker="none"))
     index = ra.paper_index
     before = index.stats()
-    papers = new_papers(set(index.catalog.paper_states()), args.papers)
+    papers = new_papers(index.catalog.paper_ids(), args.papers)
     embed_seconds = time_embedding(index.embedder)
     index.embedder.embed_query("warm up")  # the model loads outside the timed run
     clock = PhaseClock()

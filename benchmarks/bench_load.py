@@ -265,7 +265,7 @@ def write_new_dump(path: Path, home: Path, count: int, make_room: bool = False) 
     from rag.dump_parser import parse_dump
     from vectorstore.catalog import Catalog
 
-    held = set(Catalog.in_home(home).paper_states())
+    held = Catalog.in_home(home).paper_ids()
     papers = parse_dump(NEW_PAPERS_FROM, max_abstract_chars=20_000).papers
     fresh = [p for p in papers if p.paper_id not in held][:count]
     if make_room and len(fresh) < count:
