@@ -14,7 +14,8 @@ systems are scored on the very same candidates:
   signals miss), with the fitted constants (`--fit`).
 Question sets: the dev questions, both probe sets, and the reader sets in benchmarks/questions
 (near-topic out-of-scope, scaffolding groups with filters). Distractors come from the corpus
-months the reader never trained on (benchmarks/corpus_split.py).
+months the reader never trained on (benchmarks/corpus_split.py). An out-of-scope question that
+an indexed distractor really answers is left out at that size (benchmarks/added_answers.py).
 
 `--windows` has the reader read every 3-sentence window of each paper (stride 2) and keeps the
 best, instead of the one window sharing most words with the question. Each set also reports
@@ -57,6 +58,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # Candidates are fetched in fusion order; this script applies the reader itself.
 os.environ["PAPERCHAT_RERANKER"] = "none"
 
+from benchmarks.added_answers import answered_here  # noqa: E402
 from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
 from benchmarks.bench_retrieval import build  # noqa: E402
 from rag.evaluation import declined_at, threshold_at  # noqa: E402
@@ -145,9 +147,14 @@ def filters_of(row: dict):
 
 def collect(assistant, reader, top_n: int, limit: int, windows: bool) -> list[Case]:
     search = assistant.paper_index.searcher
+    answered = answered_here(assistant.paper_index.paper_ids())
+    if answered:
+        print(f"left out, answered by an added paper: {sorted(answered)}")
     cases = []
     for name, path in SETS.items():
         for row in load(path, limit):
+            if (name, row["id"]) in answered:
+                continue
             case = Case(
                 name, row["id"], row["question"], row["gold_titles"], row["kind"], row.get("group")
             )

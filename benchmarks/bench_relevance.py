@@ -10,8 +10,9 @@ prints single-paper MRR, false abstentions and declined out-of-scope questions; 
 how far the gold papers' relevance moves when the distractors are added (stability) and how
 well the top paper's relevance separates in-scope from out-of-scope questions (ROC-AUC). The
 indexes are built (or reused) as benchmarks/bench_retrieval.py builds them: the sample dumps plus
-corpus papers from months the reader never trained on. The reader is off (`none`), since it
-does not judge relevance.
+corpus papers from months the reader never trained on; an out-of-scope question that an indexed
+distractor really answers is left out of the figures at that size (benchmarks/added_answers.py).
+The reader is off (`none`), since it does not judge relevance.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["PAPERCHAT_RERANKER"] = "none"
 
 import vectorstore.retriever as retriever  # noqa: E402
+from benchmarks.added_answers import answered_here  # noqa: E402
 from benchmarks.bench_reader import SETS, THRESHOLD  # noqa: E402  (the reader's question sets)
 from benchmarks.bench_retrieval import build  # noqa: E402
 from vectorstore.text import topic_of  # noqa: E402
@@ -113,18 +115,25 @@ def main() -> None:
     report: dict[str, object] = {}
     for n in args.distractors:
         assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
+        answered = answered_here(assistant.paper_index.paper_ids())
+        if answered:
+            print(f"left out of the figures, answered by an added paper: {sorted(answered)}")
         for system in SYSTEMS:
             by_set = {
                 name: [(r, search(assistant, r, system)) for r in rows]
                 for name, rows in sets.items()
             }
-            runs[(n, system)] = by_set
+            runs[(n, system)] = by_set  # all rows, so that sizes pair up for stability
+            counted = {
+                name: [x for x in results if (name, x[0]["id"]) not in answered]
+                for name, results in by_set.items()
+            }
             scoped = [
                 x
                 for name in ("dev", "probes_mixed", "probes_paraphrase", "near_oos")
-                for x in by_set[name]
+                for x in counted[name]
             ]
-            for name, results in by_set.items():
+            for name, results in counted.items():
                 figures = set_figures(results)
                 report[f"{n}/{name}/{system}"] = figures
                 print(f"{n:>6} {name:18} {system:6} {figures}")
