@@ -16,11 +16,13 @@ from langchain_core.documents import Document
 from vectorstore import rerank as rr
 from vectorstore.reader import (
     BUNDLED_PATH,
+    MAX_TOKENS,
     WINDOW_SENTENCES,
     CrossEncoderReader,
     HttpReader,
     best_window,
     load_reader,
+    reader_length,
     window_starts,
     windows,
 )
@@ -105,6 +107,17 @@ def test_bundled_reader_loads_offline_from_the_installed_project(monkeypatch) ->
     )
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores[0] > scores[1]
+
+
+def test_a_reader_reads_as_many_word_pieces_as_it_was_trained_on(tmp_path) -> None:
+    """The bundled reader was trained on 128; a saved tokenizer's own length wins; a hub
+    name or a tokenizer with no real length (transformers writes 1e30) gets the default."""
+    assert reader_length(BUNDLED_PATH) == MAX_TOKENS == 128
+    assert CrossEncoderReader(BUNDLED_PATH)._load().max_length == 128
+    for length, read in ((256, 256), (int(1e30), MAX_TOKENS), ("x", MAX_TOKENS)):
+        (tmp_path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": length}))
+        assert reader_length(tmp_path) == read
+    assert reader_length("cross-encoder/ms-marco-MiniLM-L6-v2") == MAX_TOKENS
 
 
 def test_a_missing_cross_encoder_path_is_a_clear_error(tmp_path) -> None:

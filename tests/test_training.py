@@ -18,6 +18,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> None:
     command = [sys.executable, str(ROOT / "training" / "train_reader.py")]
     command += ["--max-pairs", "32", "--max-held", "6", "--out", str(tmp_path / "reader")]
+    command += ["--max-tokens", "64"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-2])
@@ -28,6 +29,11 @@ def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> Non
         assert "oos_at_3pct_false" in figures  # selection reads abstention where it matters
     assert report["pairs"]["paper"] > 0 and report["pairs"]["sentence"] > 0
     assert (tmp_path / "reader" / "config.json").is_file()  # a loadable CrossEncoder folder
+    # The product reads the reader at the length it was trained on.
+    sys.path.insert(0, str(ROOT))
+    from vectorstore.reader import CrossEncoderReader
+
+    assert CrossEncoderReader(tmp_path / "reader")._load().max_length == 64
 
 
 def test_a_detail_question_is_trained_on_a_window_that_holds_its_answer() -> None:

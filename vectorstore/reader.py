@@ -19,6 +19,7 @@ question time, and short enough to read fast on a CPU.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 BUNDLED = "bundled"
 NONE = "none"
 BUNDLED_PATH = Path(__file__).parent / "reader_model"
-MAX_TOKENS = 128  # what the bundled reader was trained with: longer inputs are cut there
+# What the bundled reader was trained with, and where a reader whose saved tokenizer names no
+# length of its own cuts its inputs (reader_length).
+MAX_TOKENS = 128
 # Pairs per forward pass: 24 question lists (10 abstracts, or 32 sentences) took 7.6-7.8 s
 # at 32, 6.0 s at 16, 5.7-6.4 s at 8 (2 cores), and 8 holds a quarter of 32's activations.
 BATCH_SIZE = 8
@@ -136,6 +139,21 @@ class CrossEncoderReader:
         return [float(s) for s in scores]
 
 
+def reader_length(path: str | Path) -> int:
+    """How many word pieces a reader reads: as many as it was trained on, which
+    training/train_reader.py saves as the tokenizer's `model_max_length`. Inputs past it were
+    never seen in training; the bundled reader reads 128. A hub name, or a saved tokenizer
+    without a length of its own (1e30 or missing), gets MAX_TOKENS."""
+    config = Path(path).expanduser() / "tokenizer_config.json"
+    try:
+        length = json.loads(config.read_text(encoding="utf-8")).get("model_max_length")
+    except (OSError, ValueError):
+        return MAX_TOKENS
+    if not isinstance(length, int) or not 0 < length <= 512:
+        return MAX_TOKENS
+    return length
+
+
 def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
     try:
         import torch
@@ -144,7 +162,7 @@ def _load_cross_encoder(path: str | Path, quantize: bool) -> Any:
         # Shipped as fp16 to stay small; the CPU computes in fp32 (or int8).
         model = CrossEncoder(
             str(path),
-            max_length=MAX_TOKENS,
+            max_length=reader_length(path),
             device="cpu",
             # Weights on disk are read without a hub lookup; a hub name still resolves.
             local_files_only=Path(path).expanduser().exists(),
