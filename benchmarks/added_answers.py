@@ -7,10 +7,12 @@ Answering those is right, so counting them as failed abstentions would make abst
 worse than it is, and scope ROC-AUC with it. A benchmark therefore leaves a question out of
 its out-of-scope counts while a paper that answers it is in the index, and says which.
 
-The labels (ANSWERED) were made by reading: for every out-of-scope question, the distractor
-papers among the fused top 10 at 10,000 distractors (the seeded draw of
-benchmarks/corpus_split.py, so the 3,000 draw is its first 3,000), each judged strictly
-from its abstract; each answer records the abstract sentence that shows it.
+The labels (ANSWERED) were made by reading: for every out-of-scope question, the first four
+distractor papers of the fused top 10 at 10,000 distractors and the first three at 3,000 (the
+seeded draw of benchmarks/corpus_split.py, so the 3,000 draw is its first 3,000), each judged
+strictly from its abstract; each answer records the abstract sentence that shows it. A paper
+further down that also answers is not listed, so a question can still count as out of scope
+where it is not: the figures lean towards too few left out, not too many.
 """
 
 from __future__ import annotations
