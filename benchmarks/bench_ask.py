@@ -52,8 +52,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # openai_server: the tests' local LLM server
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # extractive variants must stay extractive
-    os.environ.pop(_var, None)
 
 from benchmarks.bench_retrieval import on_pytorch  # noqa: E402
 from benchmarks.bench_trends import ensure_index  # noqa: E402
@@ -399,6 +397,8 @@ def verdict(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # extractive variants must stay extractive
+        os.environ.pop(var, None)
     args = parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         home = args.home or Path(scratch) / "home"

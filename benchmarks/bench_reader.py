@@ -55,8 +55,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-# Candidates are fetched in fusion order; this script applies the reader itself.
-os.environ["PAPERCHAT_RERANKER"] = "none"
 
 from benchmarks.added_answers import answered_here  # noqa: E402
 from benchmarks.bench_retrieval import ROOT as _ROOT  # noqa: E402
@@ -455,7 +453,8 @@ def main() -> None:
     weights: Weights = dict(FITTED)
     by_size: dict[int, list[Case]] = {}
     for n in args.distractors:
-        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
+        # Candidates are fetched in fusion order; this script applies the reader itself.
+        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from, "none")
         by_size[n] = collect(assistant, reader, args.top_n, args.limit, args.windows)
         if args.fit and n == 0:
             weights = fit(by_size[n])

@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ["PAPERCHAT_RERANKER"] = "none"
 
 import vectorstore.retriever as retriever  # noqa: E402
 from benchmarks.added_answers import answered_here  # noqa: E402
@@ -114,7 +113,7 @@ def main() -> None:
     runs: dict[tuple[int, str], dict[str, list]] = {}
     report: dict[str, object] = {}
     for n in args.distractors:
-        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from)
+        assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from, "none")
         answered = answered_here(assistant.paper_index.paper_ids())
         if answered:
             print(f"left out of the figures, answered by an added paper: {sorted(answered)}")

@@ -79,9 +79,16 @@ def distractor_docs(count: int, seed: int) -> list:
     return [p.to_doc() for p in held_out_papers(count, seed)]
 
 
-def build(home: Path, count: int, seed: int, vectors_from: Path | None = None):
+def build(
+    home: Path,
+    count: int,
+    seed: int,
+    vectors_from: Path | None = None,
+    reranker: str | None = None,
+):
     """The sample dumps plus `count` held-out distractors in `home` (kept between runs).
-    `vectors_from`: a full-corpus index whose stored vectors are reused (stored_vectors)."""
+    `vectors_from`: a full-corpus index whose stored vectors are reused (stored_vectors).
+    `reranker`: PAPERCHAT_RERANKER for this assistant only (None: the settings' default)."""
     from rag.assistant import ResearchAssistant
     from rag.settings import Settings
 
@@ -90,7 +97,8 @@ def build(home: Path, count: int, seed: int, vectors_from: Path | None = None):
         from benchmarks.stored_vectors import StoredVectors
 
         embeddings = StoredVectors(vectors_from)
-    assistant = ResearchAssistant(Settings(home=home), embeddings=embeddings)
+    values = {} if reranker is None else {"reranker": reranker}
+    assistant = ResearchAssistant(Settings(home=home, **values), embeddings=embeddings)
     started = time.perf_counter()
     report = assistant.index(sorted((ROOT / "sample_data" / "dumps").glob("*.txt")))
     if count:
