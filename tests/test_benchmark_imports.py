@@ -24,7 +24,7 @@ sys.path.insert(0, sys.argv[1])
 for path in sorted(Path(sys.argv[1], "benchmarks").glob("*.py")):
     importlib.import_module(f"benchmarks.{path.stem}")
 from rag.settings import Settings
-env = {k: v for k, v in os.environ.items() if k.startswith(("PAPERCHAT_", "OPENAI_"))}
+env = {k: v for k, v in os.environ.items() if k.startswith(tuple(sys.argv[2:]))}
 print(json.dumps({"env": env, "reranker": Settings().retrieval.reranker}))
 """
 
@@ -32,7 +32,7 @@ print(json.dumps({"env": env, "reranker": Settings().retrieval.reranker}))
 def test_importing_every_benchmark_changes_no_setting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
     given = {"PAPERCHAT_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-kept"}
-    command = [sys.executable, "-c", IMPORT_ALL, str(ROOT)]
+    command = [sys.executable, "-c", IMPORT_ALL, str(ROOT), *WATCHED]
     done = subprocess.run(
         command, env={**env, **given}, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
