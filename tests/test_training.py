@@ -18,7 +18,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> None:
     command = [sys.executable, str(ROOT / "training" / "train_reader.py")]
     command += ["--max-pairs", "32", "--max-held", "6", "--out", str(tmp_path / "reader")]
-    command += ["--max-tokens", "64"]
+    command += ["--max-tokens", "64", "--init", str(ROOT / "vectorstore" / "reader_model")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-2])
@@ -34,6 +34,23 @@ def test_training_runs_small_and_reports_held_out_metrics(tmp_path: Path) -> Non
     from vectorstore.reader import CrossEncoderReader
 
     assert CrossEncoderReader(tmp_path / "reader")._load().max_length == 64
+
+
+def test_training_can_start_from_the_bundled_reader_in_fp32() -> None:
+    """The bundled reader is stored in fp16; continuing to train it in fp16 loses updates."""
+    import torch
+    from safetensors.torch import load_file
+
+    sys.path.insert(0, str(ROOT))
+    from training.train_reader import load_model
+    from vectorstore.reader import BUNDLED_PATH
+
+    tokenizer, model = load_model(str(BUNDLED_PATH), "cpu", 256)
+    assert tokenizer.model_max_length == 256
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    stored = load_file(str(BUNDLED_PATH / "model.safetensors"))
+    name = next(k for k in stored if k.endswith("classifier.weight"))
+    assert torch.equal(model.state_dict()[name], stored[name].float())  # its weights, not base
 
 
 def test_a_detail_question_is_trained_on_a_window_that_holds_its_answer() -> None:

@@ -244,7 +244,7 @@ def load_model(path: str, device: str, max_tokens: int):
 
     tokenizer = AutoTokenizer.from_pretrained(path, model_max_length=max_tokens)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
-    return tokenizer, model.to(device)
+    return tokenizer, model.float().to(device)  # a reader saved in fp16 trains in fp32
 
 
 def batches(pairs: list[Pair], size: int):
@@ -397,6 +397,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=BUNDLED_PATH)
+    parser.add_argument(
+        "--init", help="weights to start from (default: the bundled all-MiniLM-L6-v2)"
+    )
     parser.add_argument("--no-save", action="store_true")
     return parser.parse_args()
 
@@ -418,7 +421,7 @@ def main() -> None:
         pairs = pairs[: args.max_pairs]
     kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence")}
     print(f"{len(train_rows)} training questions, {len(held_rows)} held out; pairs {kinds}")
-    tokenizer, model = load_model(base_model_path(), args.device, args.max_tokens)
+    tokenizer, model = load_model(args.init or base_model_path(), args.device, args.max_tokens)
     train(model, tokenizer, pairs, args)
 
     def reader_score(question: str, texts: list[str]) -> list[float]:
