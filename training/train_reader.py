@@ -388,7 +388,7 @@ def parse_args() -> argparse.Namespace:
         "--max-tokens",
         type=int,
         default=MAX_TOKENS,
-        help="input length in word pieces (256 reads whole windows; about 2.5x the cost)",
+        help="input length in word pieces (256 reads whole windows; batches pad to their longest)",
     )
     parser.add_argument("--held-out", type=float, default=0.12, help="share of clusters")
     parser.add_argument(
