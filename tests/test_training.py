@@ -70,3 +70,42 @@ def test_a_detail_question_is_trained_on_a_window_that_holds_its_answer() -> Non
         assert sentence in corpus.answer_passage("p1", answer, rng)
     assert corpus.other_window("sentence a", "p1", rng) != corpus.paper_passage("sentence a", "p1")
     assert corpus.other_window("other", "p2", rng) is None  # one window: nothing else to read
+
+
+def test_focus_trains_on_every_focused_pair_and_fills_up_with_the_others() -> None:
+    """Continued training adds a kind of question; --max-pairs must not cut it, and the old
+    questions still come along so the reader keeps them."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT))
+    from training.train_reader import Corpus, build_pairs, training_pairs
+
+    papers = [
+        SimpleNamespace(paper_id=f"p{i}", title=f"T{i}", abstract=f"Topic {i} words. More {i}.")
+        for i in range(16)
+    ]
+    corpus = Corpus(papers)
+    members = {"a:c00": ["p0", "p1", "p2", "p3"], "a:c01": ["p4", "p5", "p6", "p7"]}
+
+    def row(n: int, file: str, gold: str) -> dict:
+        key = "a:c00" if gold in members["a:c00"] else "a:c01"
+        return {
+            "question": f"question about topic {gold[1:]} number {n}",
+            "gold": [gold],
+            "kind": "paraphrase",
+            "sentence": None,
+            "cluster_key": key,
+            "file": file,
+        }
+
+    rows = [row(n, "long/packet_00.jsonl", f"p{n}") for n in range(4)]
+    rows += [row(n, "packet_00.jsonl", f"p{4 + n % 4}") for n in range(12)]
+    as_set = lambda ps: {(p.question, p.text, p.label) for p in ps}  # noqa: E731
+    focused = as_set(build_pairs(rows[:4], corpus, members, 0))
+    args = SimpleNamespace(focus="long/*", max_pairs=len(focused) + 5, seed=0)
+    pairs = training_pairs(rows, corpus, members, args)
+    assert len(pairs) == len(focused) + 5
+    assert focused <= as_set(pairs)
+    assert as_set(pairs) - focused  # and some of the other questions' pairs
+    args.focus = None
+    assert len(training_pairs(rows, corpus, members, args)) == len(focused) + 5

@@ -1,6 +1,6 @@
 """Check a question file written against a packet: ids, kinds, gold papers, sentence indexes.
 
-python training/check_questions.py training/questions/packet_00.jsonl
+python training/check_questions.py training/questions/packet_00.jsonl training/questions/long/*
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ PACKETS = Path(__file__).parent / "packets"
 KINDS = {"paraphrase", "detail", "multi", "out_of_scope"}
 
 
-def packet_papers(packet: str) -> dict[str, tuple[str, int]]:
+def packet_papers(packet: str, packets: Path = PACKETS) -> dict[str, tuple[str, int]]:
     """paper_id -> (cluster, number of sentences), read from the packet's markdown."""
     papers: dict[str, tuple[str, int]] = {}
     cluster, current = "", ""
-    for line in (PACKETS / f"{packet}.md").read_text(encoding="utf-8").splitlines():
+    for line in (packets / f"{packet}.md").read_text(encoding="utf-8").splitlines():
         if line.startswith("## Cluster "):
             cluster = line.split()[-1]
         elif line.startswith("### "):
@@ -29,8 +29,9 @@ def packet_papers(packet: str) -> dict[str, tuple[str, int]]:
     return papers
 
 
-def problems(path: Path) -> list[str]:
-    papers = packet_papers(path.stem)
+def problems(path: Path, packets: Path = PACKETS) -> list[str]:
+    """What is wrong with a question file, checked against the packet its name gives."""
+    papers = packet_papers(path.stem, packets)
     found: list[str] = []
     seen: set[str] = set()
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -27,11 +27,13 @@ never the sample dumps or any evaluation question set.
     python training/train_reader.py                       # CPU, about 40 minutes
     python training/train_reader.py --max-minutes 3       # a smoke run
     python training/train_reader.py --device cuda --epochs 3 --max-tokens 256
+    python training/train_reader.py --init DIR --focus 'long/*' --max-pairs 12000   # add a kind
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import math
 import random
@@ -87,11 +89,12 @@ class Pair:
 
 def load_questions() -> list[dict]:
     rows = []
-    for path in sorted(QUESTIONS.glob("packet_*.jsonl")):
+    for path in sorted(QUESTIONS.rglob("packet_*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 row["cluster_key"] = f"{path.stem}:{row['cluster']}"
+                row["file"] = str(path.relative_to(QUESTIONS))
                 rows.append(row)
     return rows
 
@@ -215,7 +218,27 @@ def split_clusters(rows: list[dict], held_share: float, seed: int) -> tuple[list
     ]
 
 
-def build_pairs(rows, corpus, members, seed: int, wrap: bool) -> list[Pair]:
+def focus(row: dict, pattern: str) -> bool:
+    return fnmatch.fnmatch(row["file"], pattern)
+
+
+def training_pairs(rows: list[dict], corpus: Corpus, members, args) -> list[Pair]:
+    """All pairs, cut at --max-pairs; with --focus, all of the focused questions' pairs plus
+    the rest of --max-pairs from the other questions (continued training that adds a kind of
+    question without forgetting the others)."""
+    if not args.focus:
+        pairs = build_pairs(rows, corpus, members, args.seed, wrap=True)
+        return pairs[: args.max_pairs] if args.max_pairs else pairs
+    focused = build_pairs([r for r in rows if focus(r, args.focus)], corpus, members, args.seed)
+    others = [r for r in rows if not focus(r, args.focus)]
+    replay = build_pairs(others, corpus, members, args.seed)
+    room = max(0, args.max_pairs - len(focused)) if args.max_pairs else len(replay)
+    pairs = focused + replay[:room]
+    random.Random(args.seed).shuffle(pairs)
+    return pairs
+
+
+def build_pairs(rows, corpus, members, seed: int, wrap: bool = True) -> list[Pair]:
     rng = random.Random(seed)
     pairs: list[Pair] = []
     for row in rows:
@@ -400,6 +423,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--init", help="weights to start from (default: the bundled all-MiniLM-L6-v2)"
     )
+    parser.add_argument(
+        "--focus",
+        help="glob of question files (under training/questions) whose pairs are all trained on;"
+        " --max-pairs is then filled up from the other questions, so the reader keeps them",
+    )
     parser.add_argument("--no-save", action="store_true")
     return parser.parse_args()
 
@@ -416,9 +444,7 @@ def main() -> None:
     train_rows, held_rows = split_clusters(rows, args.held_out, args.seed)
     if args.max_held:
         held_rows = held_rows[: args.max_held]
-    pairs = build_pairs(train_rows, corpus, members, args.seed, wrap=True)
-    if args.max_pairs:
-        pairs = pairs[: args.max_pairs]
+    pairs = training_pairs(train_rows, corpus, members, args)
     kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence")}
     print(f"{len(train_rows)} training questions, {len(held_rows)} held out; pairs {kinds}")
     tokenizer, model = load_model(args.init or base_model_path(), args.device, args.max_tokens)
@@ -428,10 +454,14 @@ def main() -> None:
         batch = [Pair(question, t, 0.0, "paper") for t in texts]
         return list(predict(model, tokenizer, batch, args.device))
 
+    cosine = cosine_scorer()
     report = {
         "reader": held_out_report(reader_score, held_rows, corpus, members),
-        "cosine": held_out_report(cosine_scorer(), held_rows, corpus, members),
+        "cosine": held_out_report(cosine, held_rows, corpus, members),
     }
+    if args.focus and (focused := [r for r in held_rows if focus(r, args.focus)]):
+        report["reader_focus"] = held_out_report(reader_score, focused, corpus, members)
+        report["cosine_focus"] = held_out_report(cosine, focused, corpus, members)
     print("held-out (clusters never trained on):")
     for name, figures in report.items():
         print(f"  {name:8s} {figures}")
