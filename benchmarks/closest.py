@@ -20,9 +20,10 @@ sys.path.insert(0, str(ROOT))
 import bm25s  # noqa: E402
 import Stemmer  # noqa: E402
 
-from benchmarks.corpus_split import corpus_files, held_out_papers  # noqa: E402
+from benchmarks.corpus_split import held_out_papers  # noqa: E402
 from rag.dump_parser import parse_dump  # noqa: E402
 from rag.papers import merge_papers  # noqa: E402
+from training.make_packets import training_papers  # noqa: E402
 
 
 def papers(distractors: int, seed: int) -> list:
@@ -32,16 +33,6 @@ def papers(distractors: int, seed: int) -> list:
         for p in parse_dump(f, max_abstract_chars=20_000).papers
     ]
     return merge_papers([], sample) + held_out_papers(distractors, seed)
-
-
-def training_papers() -> list:
-    """The corpus papers of the training months (the reader's training questions are over them)."""
-    found = [
-        p
-        for f in corpus_files(training=True)
-        for p in parse_dump(f, max_abstract_chars=20_000).papers
-    ]
-    return merge_papers([], found)
 
 
 def questions_of(args: argparse.Namespace) -> list[str]:
