@@ -109,3 +109,49 @@ def test_focus_trains_on_every_focused_pair_and_fills_up_with_the_others() -> No
     assert as_set(pairs) - focused  # and some of the other questions' pairs
     args.focus = None
     assert len(training_pairs(rows, corpus, members, args)) == len(focused) + 5
+
+
+def test_questions_glob_picks_the_files_a_reader_was_trained_on() -> None:
+    """The bundled reader was trained on the top-level packets only; --questions must be able
+    to name exactly those, or its recipe cannot be rerun now that long/ exists."""
+    sys.path.insert(0, str(ROOT))
+    from training.train_reader import QUESTIONS, load_questions
+
+    top = {p.name for p in QUESTIONS.glob("packet_*.jsonl")}
+    bundled = load_questions("packet_*.jsonl")
+    assert {r["file"] for r in bundled} == top
+    everything = load_questions()
+    assert len(everything) > len(bundled)
+    assert {r["file"] for r in load_questions("long/*")} == {
+        r["file"] for r in everything if r["file"].startswith("long/")
+    }
+
+
+def test_whole_abstract_pairs_are_added_and_read_only_when_asked() -> None:
+    """--whole trains on title + whole abstract for the gold paper (1) and every negative (0),
+    and the held-out report reads that passage too; without it nothing changes."""
+    import random
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT))
+    from training.train_reader import Corpus, pairs_for
+
+    papers = [
+        SimpleNamespace(
+            paper_id=f"p{i}",
+            title=f"T{i}",
+            abstract=" ".join(f"Sentence {k} of paper {i} says something new." for k in range(6)),
+        )
+        for i in range(16)
+    ]
+    row = {"question": "topic 1 part 1", "gold": ["p1"], "kind": "paraphrase", "sentence": None}
+    members = ["p0", "p1", "p2", "p3"]
+    plain = pairs_for(row, Corpus(papers), members, random.Random(0), row["question"])
+    assert not [p for p in plain if p.kind == "whole"]
+    corpus = Corpus(papers, whole=True)
+    whole = pairs_for(row, corpus, members, random.Random(0), row["question"])
+    labelled = {(p.text.split("\n")[0], p.label) for p in whole if p.kind == "whole"}
+    assert ("T1", 1.0) in labelled
+    assert {("T0", 0.0), ("T2", 0.0), ("T3", 0.0)} <= labelled
+    assert corpus.window_passages("p1")[-1] == "T1\n" + papers[1].abstract
+    assert "T1\n" + papers[1].abstract not in Corpus(papers).window_passages("p1")

@@ -28,6 +28,8 @@ never the sample dumps or any evaluation question set.
     python training/train_reader.py --max-minutes 3       # a smoke run
     python training/train_reader.py --device cuda --epochs 3 --max-tokens 256
     python training/train_reader.py --init DIR --focus 'long/*' --max-pairs 12000   # add a kind
+    python training/train_reader.py --questions 'packet_*.jsonl'   # the bundled reader's 2,310
+    python training/train_reader.py --init DIR --whole --max-tokens 384   # read whole abstracts
 """
 
 from __future__ import annotations
@@ -87,9 +89,13 @@ class Pair:
     kind: str  # "paper" or "sentence"
 
 
-def load_questions() -> list[dict]:
+def load_questions(pattern: str = "*.jsonl") -> list[dict]:
+    """The question files matching `pattern` under training/questions (the bundled reader was
+    trained on "packet_*.jsonl", the top-level ones)."""
     rows = []
     for path in sorted(QUESTIONS.rglob("packet_*.jsonl")):
+        if not fnmatch.fnmatch(str(path.relative_to(QUESTIONS)), pattern):
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -128,13 +134,14 @@ def scaffold(question: str, rng: random.Random) -> str:
 class Corpus:
     """Training papers with their sentences, and a BM25 index for hard negatives."""
 
-    def __init__(self, papers: list) -> None:
+    def __init__(self, papers: list, whole: bool = False) -> None:
         import bm25s
         import Stemmer
 
         self.papers = {p.paper_id: p for p in papers}
         self.ids = [p.paper_id for p in papers]
         self.sentences = {p.paper_id: split_sentences(p.abstract) for p in papers}
+        self.whole = whole
         self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
         texts = [f"{p.title} {p.abstract}" for p in papers]
@@ -155,9 +162,17 @@ class Corpus:
         return passage(paper.title, best_window(question, self.sentences[paper_id]))
 
     def window_passages(self, paper_id: str) -> list[str]:
-        """Every window of the paper, as the reader reads it at question time (max over all)."""
+        """Every window of the paper, as the reader reads it at question time (max over all),
+        and with `whole` the whole abstract too."""
         title = self.papers[paper_id].title
-        return [passage(title, text) for text in windows(self.sentences[paper_id])]
+        read = [passage(title, text) for text in windows(self.sentences[paper_id])]
+        return [*read, self.whole_passage(paper_id)] if self.whole else read
+
+    def whole_passage(self, paper_id: str) -> str:
+        """Title and whole abstract: a long question naming details from several parts of
+        the abstract is answered by no single window (measured on the probes)."""
+        paper = self.papers[paper_id]
+        return passage(paper.title, paper.abstract)
 
     def answer_passage(self, paper_id: str, sentence: int, rng: random.Random) -> str:
         """A window holding the answering sentence: the positive a detail question must win
@@ -200,6 +215,9 @@ def pairs_for(
     for n in near:
         if (other := corpus.other_window(row["question"], n, rng)) is not None:
             out.append(Pair(asked, other, 0.0, "paper"))
+    if corpus.whole:
+        out += [Pair(asked, corpus.whole_passage(g), 1.0, "whole") for g in gold]
+        out += [Pair(asked, corpus.whole_passage(n), 0.0, "whole") for n in negatives]
     if detail:
         target = gold[0]
         out.append(Pair(asked, corpus.sentence_passage(target, answer), 1.0, "sentence"))
@@ -428,6 +446,17 @@ def parse_args() -> argparse.Namespace:
         help="glob of question files (under training/questions) whose pairs are all trained on;"
         " --max-pairs is then filled up from the other questions, so the reader keeps them",
     )
+    parser.add_argument(
+        "--questions",
+        default="*.jsonl",
+        help="glob of question files under training/questions ('packet_*.jsonl': the bundled"
+        " reader's 2,310)",
+    )
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="also train on, and judge by, title + whole abstract (use --max-tokens 384)",
+    )
     parser.add_argument("--no-save", action="store_true")
     return parser.parse_args()
 
@@ -438,14 +467,18 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
-    rows = [r for r in load_questions() if r["kind"] != "detail" or r.get("sentence") is not None]
+    rows = [
+        r
+        for r in load_questions(args.questions)
+        if r["kind"] != "detail" or r.get("sentence") is not None
+    ]
     members = cluster_members()
-    corpus = Corpus(training_papers())
+    corpus = Corpus(training_papers(), whole=args.whole)
     train_rows, held_rows = split_clusters(rows, args.held_out, args.seed)
     if args.max_held:
         held_rows = held_rows[: args.max_held]
     pairs = training_pairs(train_rows, corpus, members, args)
-    kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence")}
+    kinds = {k: sum(p.kind == k for p in pairs) for k in ("paper", "sentence", "whole")}
     print(f"{len(train_rows)} training questions, {len(held_rows)} held out; pairs {kinds}")
     tokenizer, model = load_model(args.init or base_model_path(), args.device, args.max_tokens)
     train(model, tokenizer, pairs, args)
