@@ -86,7 +86,7 @@ class Pair:
     question: str
     text: str
     label: float
-    kind: str  # "paper" or "sentence"
+    kind: str  # "paper", "sentence" or "whole" (title + whole abstract, --whole)
 
 
 def load_questions(pattern: str = "*.jsonl") -> list[dict]:
@@ -94,13 +94,14 @@ def load_questions(pattern: str = "*.jsonl") -> list[dict]:
     trained on "packet_*.jsonl", the top-level ones)."""
     rows = []
     for path in sorted(QUESTIONS.rglob("packet_*.jsonl")):
-        if not fnmatch.fnmatch(str(path.relative_to(QUESTIONS)), pattern):
+        file = str(path.relative_to(QUESTIONS))
+        if not fnmatch.fnmatch(file, pattern):
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 row["cluster_key"] = f"{path.stem}:{row['cluster']}"
-                row["file"] = str(path.relative_to(QUESTIONS))
+                row["file"] = file
                 rows.append(row)
     return rows
 
