@@ -7,6 +7,8 @@ systems are scored on the very same candidates:
   the fitted constants (`--fit`). Measured here and not shipped for the bundled reader (see
   vectorstore/rerank.py); the bundled reader chooses quotes, measured by the "quotes" lines:
   extractive answers on the labelled detail questions with PAPERCHAT_RERANKER=`--reader` / none;
+- judge: what the product does with a judge.json (vectorstore.judge): fusion order, the
+  relevance of "reader";
 - blend: fusion order with the top `BLEND_TOP` re-ordered by fused z-score + `BLEND_WEIGHT` x
   the reader's z-scored log-odds; fusion relevance;
 - combined: fusion order; relevance from logit(reader), cosine, coverage and the unseen-name
@@ -28,6 +30,13 @@ point" lines fix one threshold per system for every index size at once (a produc
 the one that falsely abstains on at most 3 % of the pooled in-scope questions of all sizes,
 and count what each size then declines.
 
+`--whole` has the reader also read each paper's title and whole abstract as one passage and
+keeps the best of that and its windows: a long question naming details from several parts of
+one abstract finds them in no single window (a reader trained with train_reader.py --whole).
+The "held-out operating point" lines choose the threshold on the fit sets' in-scope questions
+at the smallest size only (at most 3 % false abstention) and judge the sets that neither the
+constants nor the threshold saw: dev and the near-topic questions, at every size.
+
 `--fit` fits the relevance constants of "reader" (logistic regression on logit(reader) and
 cosine, per candidate paper: does it answer?) and of "combined" (the same with coverage and
 the unseen-name flag) on the probe sets at 0 distractors, with 10-fold cross-validation by
@@ -35,6 +44,7 @@ question, and prints the held-out abstention figures and the constants.
 
     python benchmarks/bench_reader.py --distractors 0 3000 --fit
     python benchmarks/bench_reader.py --distractors 0 3000 10000 --windows --vectors-from DIR
+    python benchmarks/bench_reader.py --distractors 0 3000 --windows --whole --fit --reader DIR
     python benchmarks/bench_reader.py --distractors 0 --limit 5      # CI smoke
 """
 
@@ -63,12 +73,13 @@ from rag.evaluation import declined_at, threshold_at  # noqa: E402
 from vectorstore import rerank as rr  # noqa: E402
 from vectorstore.defaults import RERANK_TOP_N  # noqa: E402
 from vectorstore.fusion import zscores  # noqa: E402
+from vectorstore.judge import Judge, abstract_of, best_probabilities  # noqa: E402
 from vectorstore.reader import (  # noqa: E402
     BUNDLED_PATH,
     CrossEncoderReader,
+    best_window,
     load_reader,
     logit,
-    passage,
     windows,
 )
 from vectorstore.text import split_sentences  # noqa: E402
@@ -85,7 +96,7 @@ FIT_SETS = ("probes_mixed", "probes_paraphrase")
 # Pooled for abstention: every in-scope and out-of-scope question once (the scaffolding set
 # repeats its questions, wrapped).
 POOLED = ("dev", "probes_mixed", "probes_paraphrase", "near_oos")
-SYSTEMS = ("none", "reader", "blend", "combined")
+SYSTEMS = ("none", "reader", "judge", "blend", "combined")
 THRESHOLD = 0.5
 TOP_K = 5  # sources per answer (RetrievalSettings.top_k): abstention reads the best of them
 FALSE_RATE = 0.03
@@ -143,7 +154,7 @@ def filters_of(row: dict):
     return SearchFilters(**values)
 
 
-def collect(assistant, reader, top_n: int, limit: int, windows: bool) -> list[Case]:
+def collect(assistant, reader, top_n: int, limit: int, reading: Reading) -> list[Case]:
     search = assistant.paper_index.searcher
     answered = answered_here(assistant.paper_index.paper_ids())
     if answered:
@@ -157,31 +168,36 @@ def collect(assistant, reader, top_n: int, limit: int, windows: bool) -> list[Ca
                 name, row["id"], row["question"], row["gold_titles"], row["kind"], row.get("group")
             )
             case.docs = search.search(row["question"], top_n, filters_of(row))
-            case.reader = paper_scores(reader, row["question"], case.docs, windows)
+            case.reader = paper_scores(reader, row["question"], case.docs, reading)
             cases.append(case)
     return cases
 
 
-def paper_scores(reader, question: str, docs: list, windows: bool) -> list[float]:
-    """The reader's probability per paper: of its best-overlap window, or (`windows`) the
-    best of all its windows, scored in one batch."""
-    if not windows:
+@dataclass(frozen=True)
+class Reading:
+    """What the reader reads of each paper: its best-overlap window only, or (`windows`) every
+    window, and (`whole`) the title and whole abstract as one more passage."""
+
+    windows: bool = False
+    whole: bool = False
+
+
+def paper_scores(reader, question: str, docs: list, reading: Reading) -> list[float]:
+    """The reader's probability per paper: the best of the passages `reading` names; with
+    windows and whole, exactly what the product's judge reads (vectorstore.judge)."""
+    if not reading.windows and not reading.whole:
         passages = [rr.paper_passage(question, d) for d in docs]
         return reader.score(question, passages) if passages else []
-    owners, passages = [], []
-    for i, doc in enumerate(docs):
-        for text in all_windows(doc):
-            owners.append(i)
-            passages.append(passage(doc.metadata["title"], text))
-    best = [0.0] * len(docs)
-    for owner, p in zip(owners, reader.score(question, passages) if passages else [], strict=True):
-        best[owner] = max(best[owner], p)
-    return best
+    if reading.windows and reading.whole:
+        return best_probabilities(reader, question, docs)
+    return best_probabilities(reader, question, docs, lambda d: paper_texts(question, d, reading))
 
 
-def all_windows(doc) -> list[str]:
-    """Every window of the abstract (vectorstore.reader.windows)."""
-    return windows(split_sentences(doc.metadata.get("abstract") or doc.page_content))
+def paper_texts(question: str, doc, reading: Reading) -> list[str]:
+    """The abstract's texts the reader reads for one paper under `reading`."""
+    sentences = split_sentences(abstract_of(doc))
+    texts = windows(sentences) if reading.windows else [best_window(question, sentences)]
+    return [*texts, abstract_of(doc)] if reading.whole else texts
 
 
 # --- the two systems on the same candidates ---------------------------------------------------
@@ -193,6 +209,9 @@ def ranked(case: Case, system: str, weights: Weights) -> list[tuple[str, float]]
         return [(d.metadata["title"], d.metadata["relevance"]) for d in case.docs]
     if system == "blend":
         return _blended(case)
+    if system == "judge":  # the product's judge: fusion order, the reader system's relevance
+        pairs = zip(case.docs, case.reader, strict=True)
+        return [(d.metadata["title"], judgement("reader", weights, d, p)) for d, p in pairs]
     scored = [
         (d.metadata["title"], judgement(system, weights, d, p), i)
         for i, (d, p) in enumerate(zip(case.docs, case.reader, strict=True))
@@ -405,6 +424,38 @@ def operating_point(by_size: dict[int, list[Case]], system: str, weights: Weight
     return out
 
 
+def held_out_point(by_size: dict[int, list[Case]], system: str, weights: Weights) -> dict:
+    """The threshold that falsely abstains on at most FALSE_RATE of the fit sets' in-scope
+    questions at the smallest size, judged on the sets it and the constants never saw."""
+    chosen = [
+        best_relevance(ranked(c, system, weights))
+        for c in by_size[min(by_size)]
+        if c.set in FIT_SETS and c.gold
+    ]
+    if not chosen:
+        return {}
+    threshold = threshold_at(chosen, FALSE_RATE)
+    out: dict = {"threshold": round(threshold, 3)}
+    for n, cases in by_size.items():
+        unseen = [c for c in cases if c.set in POOLED and c.set not in FIT_SETS]
+        below = {
+            (c.set, c.id): best_relevance(ranked(c, system, weights)) < threshold for c in unseen
+        }
+        ins = [below[c.set, c.id] for c in unseen if c.gold]
+        for name, label in (("dev", "dev_oos"), ("near_oos", "near_oos")):
+            oos = [below[c.set, c.id] for c in unseen if not c.gold and c.set == name]
+            out[f"{n}/{label}_declined"] = f"{sum(oos)}/{len(oos)}"
+        out[f"{n}/false_abstention"] = f"{sum(ins)}/{len(ins)}"
+    return out
+
+
+def save_judge(folder: Path, weights: Weights, point: dict) -> Path:
+    """The "reader" system's constants as the product's judge (vectorstore.judge), the bias
+    moved so that relevance 0.5 is the "judge" system's held-out operating point."""
+    reader, cosine, bias = weights["reader"]
+    return Judge(reader, cosine, bias - logit(point["threshold"])).save(folder)
+
+
 def quotes(home: Path, limit: int, reader: str) -> dict:
     """Extractive answers on the labelled detail questions: how often the answer quotes the
     answering sentence, with the reader and without it, and ask latency with each."""
@@ -431,7 +482,7 @@ def quotes(home: Path, limit: int, reader: str) -> dict:
     return out
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--distractors", type=int, nargs="+", default=[0, 3000])
     parser.add_argument("--top-n", type=int, default=RERANK_TOP_N)
@@ -439,12 +490,49 @@ def main() -> None:
     parser.add_argument("--reader", default="bundled")
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--windows", action="store_true", help="the reader reads every window")
+    parser.add_argument("--whole", action="store_true", help="and the whole abstract")
     parser.add_argument("--int8", action="store_true", help="the bundled reader in dynamic int8")
+    parser.add_argument(
+        "--save-judge", type=Path, help="write the fitted reader constants as DIR/judge.json"
+    )
     parser.add_argument(
         "--vectors-from", type=Path, help="a full-corpus index whose vectors to reuse"
     )
     parser.add_argument("--home-prefix", default=str(Path(tempfile.gettempdir()) / "pc-bench-"))
     args = parser.parse_args()
+    if args.save_judge and not args.fit:
+        parser.error("--save-judge writes the constants --fit fits: give both")
+    return args
+
+
+def reports(by_size: dict[int, list[Case]], weights: Weights) -> dict:
+    """Every figure per size, set and system, printed as it is computed."""
+    results = {}
+    judged = sample_titles()
+    for n, cases in by_size.items():
+        sets = {name: [c for c in cases if c.set == name] for name in SETS}
+        sets["pooled"] = [c for c in cases if c.set in POOLED]
+        for name, subset in sets.items():
+            for system in SYSTEMS:
+                figures = report(subset, system, weights, judged if n else None)
+                results[f"{n}/{name}/{system}"] = figures
+                print(f"{n:>6} {name:18} {system:7} {figures}")
+        for system in SYSTEMS:
+            print(f"{n:>6} scaffolding groups ok, {system}: {scaffolding(cases, system, weights)}")
+    print(
+        f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
+        f"{stability(by_size, weights)}"
+    )
+    for system in SYSTEMS:
+        results[f"operating_point/{system}"] = point = operating_point(by_size, system, weights)
+        print(f"operating point, one threshold for all sizes, {system}: {point}")
+        results[f"held_out_point/{system}"] = point = held_out_point(by_size, system, weights)
+        print(f"held-out operating point, {system}: {point}")
+    return results
+
+
+def main() -> None:
+    args = arguments()
     reader = (
         CrossEncoderReader(BUNDLED_PATH, quantize=True) if args.int8 else load_reader(args.reader)
     )
@@ -455,32 +543,13 @@ def main() -> None:
     for n in args.distractors:
         # Candidates are fetched in fusion order; this script applies the reader itself.
         assistant = build(Path(f"{args.home_prefix}{n}"), n, 0, args.vectors_from, "none")
-        by_size[n] = collect(assistant, reader, args.top_n, args.limit, args.windows)
+        reading = Reading(args.windows, args.whole)
+        by_size[n] = collect(assistant, reader, args.top_n, args.limit, reading)
         if args.fit and n == 0:
             weights = fit(by_size[n])
-    results = {}
-    judged = sample_titles()
-    for n, cases in by_size.items():
-        for name in SETS:
-            subset = [c for c in cases if c.set == name]
-            for system in SYSTEMS:
-                figures = report(subset, system, weights, judged if n else None)
-                results[f"{n}/{name}/{system}"] = figures
-                print(f"{n:>6} {name:18} {system:7} {figures}")
-        pooled = [c for c in cases if c.set in POOLED]
-        for system in SYSTEMS:
-            figures = report(pooled, system, weights, judged if n else None)
-            results[f"{n}/pooled/{system}"] = figures
-            print(f"{n:>6} {'pooled':18} {system:7} {figures}")
-        for system in SYSTEMS:
-            print(f"{n:>6} scaffolding groups ok, {system}: {scaffolding(cases, system, weights)}")
-    print(
-        f"stability (gold relevance, {min(by_size)} -> {max(by_size)}): "
-        f"{stability(by_size, weights)}"
-    )
-    for system in SYSTEMS:
-        results[f"operating_point/{system}"] = point = operating_point(by_size, system, weights)
-        print(f"operating point, one threshold for all sizes, {system}: {point}")
+    results = reports(by_size, weights)
+    if args.save_judge:
+        print(f"saved {save_judge(args.save_judge, weights, results['held_out_point/judge'])}")
     home = Path(f"{args.home_prefix}{min(by_size)}")
     results["quotes"] = quotes(home, args.limit, args.reader)
     print(json.dumps({"weights": weights, "results": results}))

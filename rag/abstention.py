@@ -4,6 +4,8 @@ Each Source.score carries the paper's calibrated `relevance` in [0, 1] (vectorst
 a logistic combination of the best chunk's cosine similarity, the IDF-weighted share of the
 question's content words present in the paper, and a penalty when the question names
 something (e.g. "IDMirror") that the index has never seen. 0.5 is its decision boundary.
+A reader with judging constants fitted for it (vectorstore.judge) gives the relevance instead,
+its 0.5 moved to the threshold that was held out at 3 % false abstention.
 
 The formula and its 0.5 boundary are fitted and cross-validated by
 benchmarks/fit_abstention.py (which also records how they were arrived at).

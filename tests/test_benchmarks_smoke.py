@@ -49,7 +49,10 @@ SMOKE: dict[str, tuple[list[str], bool]] = {
     ),
     "bench_memory.py": (["--home", "{home}", "--questions", "2"], True),
     "bench_reader.py": (
-        ["--distractors", "0", "--limit", "2", "--windows", "--home-prefix", "{prefix}"],
+        [
+            *("--distractors", "0", "--limit", "2", "--windows", "--whole"),
+            *("--home-prefix", "{prefix}"),
+        ],
         False,
     ),
     "bench_relevance.py": (

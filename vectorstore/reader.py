@@ -106,7 +106,7 @@ class CrossEncoderReader:
 
     def __init__(self, name_or_path: str | Path, *, quantize: bool = False) -> None:
         self.name = str(name_or_path)
-        self._path = name_or_path
+        self.path = name_or_path  # where a judge.json may sit (vectorstore.judge)
         self._quantize = quantize
         self._model: Any = None
         self._lock = threading.Lock()
@@ -114,7 +114,7 @@ class CrossEncoderReader:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                self._model = _load_cross_encoder(self._path, self._quantize)
+                self._model = _load_cross_encoder(self.path, self._quantize)
         return self._model
 
     def score(self, question: str, passages: Sequence[str]) -> list[float]:

@@ -11,14 +11,15 @@ best window. How much that score may move the fused order depends on the reader:
   does beat the bi-encoder is choosing the sentence that answers, which the extractive
   answerer uses (rag.extractive).
 - any other reader (a CrossEncoder the user names, a /rerank server): its own order, on the
-  view that a user who configured a real reranker wants it to rank.
+  view that a user who configured a real reranker wants it to rank;
+- a reader with a `judge.json` beside its weights (vectorstore.judge): the weight it names.
 
-Relevance (for abstention) stays fusion's in both cases: with the bundled reader's score
-added, held-out false abstention rose from 2/104 to 12/104 on the sample index, for 17
-instead of 13 of 27 near-topic out-of-scope questions declined at 3,000 distractors. Combined
-with fusion's own signals (cosine, coverage, unseen name) and held to one threshold at 3 %
-false abstention, it declined fewer out-of-scope questions than fusion alone (bench_reader's
-"combined" system, BENCHMARKS.md).
+Relevance (for abstention) stays fusion's for the first two; a judge's reader judges it.
+With the bundled reader's score added, held-out false abstention rose from 2/104 to 12/104 on
+the sample index, for 17 instead of 13 of 27 near-topic out-of-scope questions declined at
+3,000 distractors. Combined with fusion's own signals (cosine, coverage, unseen name) and held
+to one threshold at 3 % false abstention, it declined fewer out-of-scope questions than fusion
+alone (bench_reader's "combined" system, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from langchain_core.documents import Document
 
 from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.errors import ReaderUnavailable
+from vectorstore.judge import Judge
 from vectorstore.reader import BUNDLED_PATH, Reader, best_window, logit, passage
 from vectorstore.text import split_sentences
 
@@ -41,10 +43,13 @@ BUNDLED_WEIGHT = 0.0
 OTHER_WEIGHT = math.inf  # the reader's order alone
 
 
-def weight_for(reader: Reader | None) -> float:
-    """How far the reader's score may move the fused order (see the module docstring)."""
+def weight_for(reader: Reader | None, judge: Judge | None = None) -> float:
+    """How far the reader's score may move the fused order (see the module docstring); a
+    reader with fitted judging constants says so itself (vectorstore.judge)."""
     if reader is None:
         return 0.0
+    if judge is not None:
+        return judge.rank_weight
     return BUNDLED_WEIGHT if reader.name == str(BUNDLED_PATH) else OTHER_WEIGHT
 
 

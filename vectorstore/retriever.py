@@ -10,7 +10,9 @@ One query does:
    and by its coverage of the question's words (title and all chunks);
 5. rank by standardised fusion of the three scores and attach a calibrated `relevance`
    (vectorstore.fusion);
-6. return one LangChain Document per paper, best first.
+6. where the reader has judging constants fitted for it, the returned papers' relevance is
+   its judgement instead (vectorstore.judge);
+7. return one LangChain Document per paper, best first.
 
 Filters: Chroma's `where` pre-filter costs 90-170 ms at 85k chunks against ~9 ms unfiltered,
 so by default ("auto") a filter that passes few chunks (an org's papers) has those chunks
@@ -45,6 +47,7 @@ from vectorstore.catalog import ChunkRow
 from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.documents import PaperDoc, paper_of
 from vectorstore.filters import FilterColumns, SearchFilters
+from vectorstore.judge import judged, load_judge
 from vectorstore.keyword_index import KeywordIndex
 from vectorstore.reader import Reader
 from vectorstore.rerank import rerank as reranked
@@ -117,6 +120,7 @@ class PaperSearch:
     ):
         self.store = store
         self.reader = reader
+        self.judge = load_judge(reader)  # relevance by the reader, where fitted for it
         self.rerank_top_n = rerank_top_n
         self._columns: tuple[str, FilterColumns] | None = None  # (index signature, columns)
         self._columns_lock = threading.Lock()
@@ -154,12 +158,12 @@ class PaperSearch:
         lexical = _LexicalEvidence(self.store.keywords, query)
         self._score_exactly(pool, qvec, lexical)
         reader = self.reader if rerank and mode == "hybrid" else None
-        weight = weight_for(reader)
+        weight = weight_for(reader, self.judge)
         depth_read = max(k, self.rerank_top_n) if weight > 0 else k
         docs = self._documents(self._rank(pool, mode)[:depth_read], lexical)
         if reader is not None and weight > 0:
             docs = reranked(question, docs, reader, self.rerank_top_n, weight)
-        return docs[:k]
+        return self._judged(question, docs[:k], mode)
 
     def similar(self, paper_id: str, k: int = 5) -> list[Document]:
         """Papers closest to `paper_id` (mean of its chunk vectors), itself excluded."""
@@ -189,14 +193,22 @@ class PaperSearch:
         pool = {pid: Candidate(pid) for pid in dict.fromkeys(paper_ids)}
         if not pool or not query.strip():
             return []
-        query = topic_of(query)
+        question, query = query, topic_of(query)
         qvec = self.store.embed_query(query)
         lexical = _LexicalEvidence(self.store.keywords, query)
         self._score_exactly(pool, qvec, lexical)
         for cand in pool.values():
             cand.fused = fusion.relevance(cand.dense, cand.coverage, lexical.unseen)
         ranked = sorted(pool.values(), key=lambda c: (-c.fused, c.paper_id))
-        return self._documents(ranked, lexical)
+        docs = self._judged(question, self._documents(ranked, lexical), "hybrid")
+        return sorted(docs, key=lambda d: (-d.metadata["relevance"], d.metadata["paper_id"]))
+
+    def _judged(self, question: str, docs: list[Document], mode: Mode) -> list[Document]:
+        """`docs` with the judge's relevance where this reader has one (vectorstore.judge);
+        hybrid search only, as the reader reads only there."""
+        if self.judge is None or self.reader is None or mode != "hybrid" or not docs:
+            return docs
+        return judged(question, docs, self.reader, self.judge)
 
     # --- dense ---------------------------------------------------------------------------
     def _dense_chunks(
