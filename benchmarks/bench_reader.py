@@ -44,7 +44,8 @@ question, and prints the held-out abstention figures and the constants.
 
     python benchmarks/bench_reader.py --distractors 0 3000 --fit
     python benchmarks/bench_reader.py --distractors 0 3000 10000 --windows --vectors-from DIR
-    python benchmarks/bench_reader.py --distractors 0 3000 --windows --whole --fit --reader DIR
+    python benchmarks/bench_reader.py --distractors 0 3000 --windows --whole --fit --reader DIR \
+        --save-judge DIR     # the judge.json with which search has DIR judge relevance
     python benchmarks/bench_reader.py --distractors 0 --limit 5      # CI smoke
 """
 
