@@ -7,6 +7,8 @@ background sentence, so picking the contribution sentence is tested, not the fir
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 GLACIER = (
@@ -62,10 +64,17 @@ GLACIER_QUESTION = "How is glacier surface velocity forecast from satellite alti
 FACES_QUESTION = "Which papers swap faces in videos?"
 
 
+# When the dump was saved. Its header prints "Dec 8" without a year, and the parser infers the
+# year from the file's modification time (the most recent Dec 8 not after it): left at "now",
+# the papers' dates would move a year every Dec 8, and the tests with them.
+SAVED_AT = datetime(2025, 12, 8, 12, 0, tzinfo=UTC).timestamp()
+
+
 def write_new_dump(path: Path) -> Path:
-    """The three-paper dump, captured Dec 8 (metadata lines included)."""
+    """The three-paper dump, captured Dec 8, 2025 (metadata lines included)."""
     blocks = [f"{title}\n\n{abstract}\n\n{meta}" for title, abstract, meta in ENTRIES]
     path.write_text(HEADER + "\n\n".join(blocks) + "\n", encoding="utf-8")
+    os.utime(path, (SAVED_AT, SAVED_AT))
     return path
 
 
