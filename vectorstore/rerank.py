@@ -33,7 +33,7 @@ from langchain_core.documents import Document
 
 from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.errors import ReaderUnavailable
-from vectorstore.judge import Judge
+from vectorstore.judge import Judge, abstract_of
 from vectorstore.reader import BUNDLED_PATH, Reader, best_window, logit, passage
 from vectorstore.text import split_sentences
 
@@ -55,9 +55,8 @@ def weight_for(reader: Reader | None, judge: Judge | None = None) -> float:
 
 def paper_passage(question: str, doc: Document) -> str:
     """What the reader reads of one paper: its title and best window of the abstract."""
-    meta = doc.metadata
-    sentences = split_sentences(meta.get("abstract") or doc.page_content)
-    return passage(meta["title"], best_window(question, sentences))
+    sentences = split_sentences(abstract_of(doc))
+    return passage(doc.metadata["title"], best_window(question, sentences))
 
 
 def rerank(

@@ -199,8 +199,7 @@ class PaperSearch:
         self._score_exactly(pool, qvec, lexical)
         for cand in pool.values():
             cand.fused = fusion.relevance(cand.dense, cand.coverage, lexical.unseen)
-        ranked = sorted(pool.values(), key=lambda c: (-c.fused, c.paper_id))
-        docs = self._judged(question, self._documents(ranked, lexical), "hybrid")
+        docs = self._judged(question, self._documents(list(pool.values()), lexical), "hybrid")
         return sorted(docs, key=lambda d: (-d.metadata["relevance"], d.metadata["paper_id"]))
 
     def _judged(self, question: str, docs: list[Document], mode: Mode) -> list[Document]:
