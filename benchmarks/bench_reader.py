@@ -31,8 +31,10 @@ the one that falsely abstains on at most 3 % of the pooled in-scope questions of
 and count what each size then declines.
 
 `--whole` has the reader also read each paper's title and whole abstract as one passage and
-keeps the best of that and its windows: a long question naming details from several parts of
+keeps the best of that and its window(s): a long question naming details from several parts of
 one abstract finds them in no single window (a reader trained with train_reader.py --whole).
+Without `--windows` that is exactly what the product's judge reads (vectorstore.judge), so
+`--save-judge` takes `--whole` alone.
 The "held-out operating point" lines choose the threshold on the fit sets' in-scope questions
 at the smallest size only (at most 3 % false abstention) and judge the sets that neither the
 constants nor the threshold saw: dev and the near-topic questions, at every size.
@@ -44,7 +46,7 @@ question, and prints the held-out abstention figures and the constants.
 
     python benchmarks/bench_reader.py --distractors 0 3000 --fit
     python benchmarks/bench_reader.py --distractors 0 3000 10000 --windows --vectors-from DIR
-    python benchmarks/bench_reader.py --distractors 0 3000 --windows --whole --fit --reader DIR \
+    python benchmarks/bench_reader.py --distractors 0 3000 --whole --fit --reader DIR \
         --save-judge DIR     # the judge.json with which search has DIR judge relevance
     python benchmarks/bench_reader.py --distractors 0 --limit 5      # CI smoke
 """
@@ -185,13 +187,13 @@ class Reading:
 
 def paper_scores(reader, question: str, docs: list, reading: Reading) -> list[float]:
     """The reader's probability per paper: the best of the passages `reading` names; with
-    windows and whole, exactly what the product's judge reads (vectorstore.judge)."""
+    whole (and not windows), exactly what the product's judge reads (vectorstore.judge)."""
     if not reading.windows and not reading.whole:
         passages = [rr.paper_passage(question, d) for d in docs]
         return reader.score(question, passages) if passages else []
-    if reading.windows and reading.whole:
+    if reading.whole and not reading.windows:
         return best_probabilities(reader, question, docs)
-    return best_probabilities(reader, question, docs, lambda d: paper_texts(question, d, reading))
+    return best_probabilities(reader, question, docs, lambda q, d: paper_texts(q, d, reading))
 
 
 def paper_texts(question: str, doc, reading: Reading) -> list[str]:
@@ -503,6 +505,8 @@ def arguments() -> argparse.Namespace:
     args = parser.parse_args()
     if args.save_judge and not args.fit:
         parser.error("--save-judge writes the constants --fit fits: give both")
+    if args.save_judge and (args.windows or not args.whole):
+        parser.error("--save-judge fits what the judge reads: give --whole, without --windows")
     return args
 
 

@@ -47,7 +47,7 @@ def searcher(home: Path, embedder, reranker: str):
 def test_a_reader_with_fitted_constants_judges_relevance_and_keeps_fusion_order(
     indexed_home: Path, embedder, judged_reader_dir: Path
 ) -> None:
-    """Each paper's relevance is the judge's reading of every window and the whole abstract;
+    """Each paper's relevance is the judge's reading of its best window and whole abstract;
     the order stays fusion's (rank weight 0), and fusion's relevance is what `none` gives."""
     plain = searcher(indexed_home, embedder, "none").paper_index.searcher
     judging = searcher(indexed_home, embedder, str(judged_reader_dir))
@@ -58,7 +58,7 @@ def test_a_reader_with_fitted_constants_judges_relevance_and_keeps_fusion_order(
     assert [d.metadata["title"] for d in docs] == [d.metadata["title"] for d in fused]
     reader = search.reader
     for doc in docs:
-        texts = [passage(doc.metadata["title"], t) for t in judged_texts(doc)]
+        texts = [passage(doc.metadata["title"], t) for t in judged_texts(QUESTION, doc)]
         best = max(reader.score(QUESTION, texts))
         assert doc.metadata["score"] == doc.metadata["relevance"] == pytest.approx(best, abs=1e-5)
     assert [d.metadata["relevance"] for d in docs] != [d.metadata["relevance"] for d in fused]
@@ -142,3 +142,23 @@ def test_the_saved_judge_puts_the_fitted_threshold_at_one_half(tmp_path: Path) -
     at = 1 / (1 + math.exp(-(logit(threshold) + 4.0 - 7.0 * cosine) / 0.5))
     assert judge.relevance(at, cosine) == pytest.approx(0.5, abs=1e-6)
     assert judge.relevance(at * 0.9, cosine) < 0.5 < judge.relevance(min(1.0, at * 1.1), cosine)
+
+
+def test_the_judge_reads_the_question_s_window_and_the_whole_abstract() -> None:
+    """Two passages per paper, not every window: the window sharing most words with the
+    question and the whole abstract; an abstract no longer than a window is read once."""
+    sentences = [
+        "Large models are slow to serve.",
+        "Prior work prunes attention heads.",
+        "We cache keys across requests.",
+        "Results hold on four benchmarks.",
+        "Code is released.",
+        "A verifier accepts drafted branches in one pass.",
+    ]
+    abstract = " ".join(sentences)
+    doc = Document(page_content="chunk", metadata={"title": "T", "abstract": abstract})
+    texts = judged_texts("How does the verifier accept drafted branches?", doc)
+    assert len(texts) == 2 and texts[1] == abstract
+    assert sentences[-1] in texts[0] and sentences[0] not in texts[0]
+    short = Document(page_content="x", metadata={"title": "T", "abstract": " ".join(sentences[:2])})
+    assert judged_texts("verifier", short) == [" ".join(sentences[:2])]

@@ -4,7 +4,9 @@ Fusion's relevance (vectorstore.fusion.relevance) reads cosine, word coverage an
 names: signals of the question and the paper compared apart. A reader trained to read whole
 abstracts too (training/train_reader.py --whole) reads them together, and a long question that
 names details from several parts of one abstract finds them in no single window, so the judge
-reads every window and the whole abstract and keeps the best. Its relevance is the logistic
+reads the whole abstract besides the window sharing most words with the question, and keeps
+the better. Reading every window instead cost 2.5x as long and judged no better (BENCHMARKS.md,
+"What the judge reads"). Its relevance is the logistic
 of that best probability's log-odds and the paper's cosine ("combine, don't replace"), a
 judgement of the question and that paper alone: adding papers to the index cannot move it.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from vectorstore.errors import ReaderUnavailable
-from vectorstore.reader import Reader, logit, passage, windows
+from vectorstore.reader import Reader, best_window, logit, passage
 from vectorstore.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -73,22 +75,23 @@ def abstract_of(doc: Document) -> str:
     return doc.metadata.get("abstract") or doc.page_content
 
 
-def judged_texts(doc: Document) -> list[str]:
-    """What the judge reads of one paper: every window of its abstract, then all of it."""
+def judged_texts(question: str, doc: Document) -> list[str]:
+    """What the judge reads of one paper: its window sharing most words with the question,
+    then the whole abstract (once, where the abstract is that window)."""
     abstract = abstract_of(doc)
-    return [*windows(split_sentences(abstract)), abstract]
+    return list(dict.fromkeys([best_window(question, split_sentences(abstract)), abstract]))
 
 
 def best_probabilities(
     reader: Reader,
     question: str,
     docs: Sequence[Document],
-    texts_of: Callable[[Document], list[str]] = judged_texts,
+    texts_of: Callable[[str, Document], list[str]] = judged_texts,
 ) -> list[float]:
     """Per paper, the reader's best probability over its texts, all scored in one batch."""
     owners, passages = [], []
     for i, doc in enumerate(docs):
-        for text in texts_of(doc):
+        for text in texts_of(question, doc):
             owners.append(i)
             passages.append(passage(doc.metadata["title"], text))
     best = [0.0] * len(docs)
