@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,26 @@ def test_whole_abstract_pairs_are_added_and_read_only_when_asked() -> None:
     assert {("T0", 0.0), ("T2", 0.0), ("T3", 0.0)} <= labelled
     assert corpus.window_passages("p1")[-1] == "T1\n" + papers[1].abstract
     assert "T1\n" + papers[1].abstract not in Corpus(papers).window_passages("p1")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # three tiny training runs, each loading the training corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
+def test_the_judge_recipe_chains_its_three_stages_in_one_command(tmp_path: Path) -> None:
+    """training/train_judge.sh: 256 from the bundled reader, then the long questions, then
+    whole abstracts, each stage starting from the last one's weights and reporting held out."""
+    out = tmp_path / "judge"
+    command = ["bash", str(ROOT / "training" / "train_judge.sh"), str(out), "--no-bench"]
+    command += ["--max-pairs", "32", "--max-held", "6", "--max-tokens", "64"]
+    env = {**os.environ, "PYTHON": sys.executable}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"held')]
+    assert len(reports) == 3
+    first, long, whole = (r["args"] for r in reports)
+    assert first["init"] == "vectorstore/reader_model" and not first["whole"]
+    assert long["focus"] == "long/*" and long["init"] == first["out"]
+    assert whole["whole"] and whole["init"] == long["out"] and whole["out"] == str(out)
+    assert reports[2]["pairs"]["whole"] > 0 and reports[0]["pairs"]["whole"] == 0
+    assert all(r["held_out"]["reader"]["questions"] == 6 for r in reports)
+    assert (out / "config.json").is_file() and not (out / "judge.json").exists()

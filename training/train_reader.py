@@ -30,6 +30,7 @@ never the sample dumps or any evaluation question set.
     python training/train_reader.py --init DIR --focus 'long/*' --max-pairs 12000   # add a kind
     python training/train_reader.py --questions 'packet_*.jsonl'   # the bundled reader's 2,310
     python training/train_reader.py --init DIR --whole --max-tokens 384   # read whole abstracts
+    bash training/train_judge.sh OUT      # the judging reader: three stages, then its judge.json
 """
 
 from __future__ import annotations
