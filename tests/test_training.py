@@ -174,6 +174,7 @@ def test_the_judge_recipe_chains_its_three_stages_in_one_command(tmp_path: Path)
     assert len(reports) == 3
     first, long, whole = (r["args"] for r in reports)
     assert first["init"] == "vectorstore/reader_model" and not first["whole"]
+    assert first["questions"] == "packet_*.jsonl" and long["questions"] == "*.jsonl"
     assert long["focus"] == "long/*" and long["init"] == first["out"]
     assert whole["whole"] and whole["init"] == long["out"] and whole["out"] == str(out)
     assert reports[2]["pairs"]["whole"] > 0 and reports[0]["pairs"]["whole"] == 0

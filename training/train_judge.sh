@@ -4,7 +4,7 @@
 #   bash training/train_judge.sh OUT [--no-bench] [train_reader.py options, e.g. --device cuda]
 #
 # The stages are the ones measured in BENCHMARKS.md ("The whole-abstract reader as judge"):
-#   1. from the bundled reader, every kind of question, read at 256 word pieces;
+#   1. from the bundled reader, on its own 2,310 questions (packet_*.jsonl), at 256 word pieces;
 #   2. all pairs of the long paraphrase questions (training/questions/long), filled up from
 #      the others, at 256;
 #   3. title + whole abstract as one more passage (--whole), at 384.
@@ -28,8 +28,8 @@ python=${PYTHON:-python}
 stages="$out.stages"
 train() { "$python" training/train_reader.py --max-minutes 100000 "$@"; }
 
-train --init vectorstore/reader_model --max-tokens 256 --lr 3e-5 --max-pairs 12000 \
-    --out "$stages/256" "$@"
+train --init vectorstore/reader_model --questions 'packet_*.jsonl' --max-tokens 256 --lr 3e-5 \
+    --max-pairs 12000 --out "$stages/256" "$@"
 train --init "$stages/256" --focus 'long/*' --max-tokens 256 --lr 3e-5 --max-pairs 12000 \
     --out "$stages/long" "$@"
 train --init "$stages/long" --whole --max-tokens 384 --lr 2e-5 --max-pairs 7000 \
