@@ -80,7 +80,6 @@ from vectorstore.judge import Judge, abstract_of, best_probabilities  # noqa: E4
 from vectorstore.reader import (  # noqa: E402
     BUNDLED_PATH,
     CrossEncoderReader,
-    best_window,
     load_reader,
     logit,
     windows,
@@ -193,14 +192,14 @@ def paper_scores(reader, question: str, docs: list, reading: Reading) -> list[fl
         return reader.score(question, passages) if passages else []
     if reading.whole and not reading.windows:
         return best_probabilities(reader, question, docs)
-    return best_probabilities(reader, question, docs, lambda q, d: paper_texts(q, d, reading))
+    return best_probabilities(reader, question, docs, lambda _, d: paper_texts(d, reading))
 
 
-def paper_texts(question: str, doc, reading: Reading) -> list[str]:
-    """The abstract's texts the reader reads for one paper under `reading`."""
-    sentences = split_sentences(abstract_of(doc))
-    texts = windows(sentences) if reading.windows else [best_window(question, sentences)]
-    return [*texts, abstract_of(doc)] if reading.whole else texts
+def paper_texts(doc, reading: Reading) -> list[str]:
+    """With `--windows`: every window of the abstract, and the whole abstract with `--whole`."""
+    abstract = abstract_of(doc)
+    texts = windows(split_sentences(abstract))
+    return [*texts, abstract] if reading.whole else texts
 
 
 # --- the two systems on the same candidates ---------------------------------------------------

@@ -6,9 +6,9 @@ abstracts too (training/train_reader.py --whole) reads them together, and a long
 names details from several parts of one abstract finds them in no single window, so the judge
 reads the whole abstract besides the window sharing most words with the question, and keeps
 the better. Reading every window instead cost 2.5x as long and judged no better (BENCHMARKS.md,
-"What the judge reads"). Its relevance is the logistic
-of that best probability's log-odds and the paper's cosine ("combine, don't replace"), a
-judgement of the question and that paper alone: adding papers to the index cannot move it.
+"What the judge reads"). Its relevance is the logistic of that best probability's log-odds
+and the paper's cosine ("combine, don't replace"), a judgement of the question and that paper
+alone: adding papers to the index cannot move it.
 
 The constants belong to one reader: benchmarks/bench_reader.py --fit --save-judge writes them
 beside its weights as `judge.json`, the bias moved so that 0.5 is the threshold that falsely
@@ -75,11 +75,16 @@ def abstract_of(doc: Document) -> str:
     return doc.metadata.get("abstract") or doc.page_content
 
 
+def question_window(question: str, doc: Document) -> str:
+    """The paper's window sharing most words with the question: what the bundled reader reads
+    to rank (vectorstore.rerank) and the judge reads beside the whole abstract."""
+    return best_window(question, split_sentences(abstract_of(doc)))
+
+
 def judged_texts(question: str, doc: Document) -> list[str]:
-    """What the judge reads of one paper: its window sharing most words with the question,
-    then the whole abstract (once, where the abstract is that window)."""
-    abstract = abstract_of(doc)
-    return list(dict.fromkeys([best_window(question, split_sentences(abstract)), abstract]))
+    """What the judge reads of one paper: its question window, then the whole abstract (once,
+    where the abstract is that window)."""
+    return list(dict.fromkeys([question_window(question, doc), abstract_of(doc)]))
 
 
 def best_probabilities(

@@ -33,9 +33,8 @@ from langchain_core.documents import Document
 
 from vectorstore.defaults import RERANK_TOP_N
 from vectorstore.errors import ReaderUnavailable
-from vectorstore.judge import Judge, abstract_of
-from vectorstore.reader import BUNDLED_PATH, Reader, best_window, logit, passage
-from vectorstore.text import split_sentences
+from vectorstore.judge import Judge, question_window
+from vectorstore.reader import BUNDLED_PATH, Reader, logit, passage
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,7 @@ def weight_for(reader: Reader | None, judge: Judge | None = None) -> float:
 
 def paper_passage(question: str, doc: Document) -> str:
     """What the reader reads of one paper: its title and best window of the abstract."""
-    sentences = split_sentences(abstract_of(doc))
-    return passage(doc.metadata["title"], best_window(question, sentences))
+    return passage(doc.metadata["title"], question_window(question, doc))
 
 
 def rerank(
